@@ -1,0 +1,3 @@
+from jiayi.cli import main
+
+main()
