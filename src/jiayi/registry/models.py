@@ -154,7 +154,9 @@ class Team(models.Model):
     name = models.CharField(max_length=100)
     centre = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="teams")
     lead = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="led_teams")
-    members = models.ManyToManyField(Staff, through="TeamMembership", related_name="teams")
+    members: models.ManyToManyField[Staff, TeamMembership] = models.ManyToManyField(
+        Staff, through="TeamMembership", related_name="teams"
+    )
     committees = models.ManyToManyField(Place, related_name="teams", blank=True)
     panel_capacity = models.PositiveIntegerField(
         default=2400, help_text="Soft cap on signed residents before the centre is warned."
