@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
@@ -28,7 +29,7 @@ from jiayi.registry.models import (
     Staff,
     Team,
 )
-from jiayi.synth import SynthConfig, SynthError, generate_district
+from jiayi.synth import SynthConfig, SynthError, generate_district, people
 from jiayi.synth.district import _allocate
 
 pytestmark = pytest.mark.django_db
@@ -244,3 +245,20 @@ def test_it_allocates_integer_parts_proportionally(
 def test_it_offers_a_command_that_refuses_bad_arguments() -> None:
     with pytest.raises(CommandError, match="residents must be at least 1"):
         call_command("synth", "--residents", "0", "--no-progress")
+
+
+def test_it_refuses_to_write_invalid_citizen_ids() -> None:
+    cfg = SynthConfig(residents=200, seed=3, as_of=AS_OF)
+    rng = np.random.default_rng(3)
+    pop = people.generate_people(cfg, rng)
+    ids = people.citizen_ids(pop)
+    first = int(np.flatnonzero(ids != "")[0])
+    wrong_check = ids.copy()
+    last = wrong_check[first][-1]
+    wrong_check[first] = wrong_check[first][:-1] + ("0" if last != "0" else "1")
+    with pytest.raises(ValueError, match=f"generated person {first}: citizen ID check character"):
+        people.check_citizen_ids(pop, wrong_check, sample=1_000, rng=rng)
+    wrong_sex = ids.copy()
+    pop.male[first] = not pop.male[first]
+    with pytest.raises(ValueError, match=f"generated person {first}: sex .* does not match the citizen ID"):
+        people.check_citizen_ids(pop, wrong_sex, sample=1_000, rng=rng)

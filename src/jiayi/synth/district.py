@@ -520,6 +520,10 @@ def _write_people(
     )
 
     ids = people.citizen_ids(pop)
+    try:
+        people.check_citizen_ids(pop, ids, sample=2_000, rng=rng)
+    except ValueError as error:
+        raise SynthError(f"refusing to write an invalid citizen ID: {error}") from error
     alt_type, alt_number = people.alternative_ids(pop, rng)
     phone = people.phones(pop, rng)
     surnames = np.array(name_data()["surnames"])

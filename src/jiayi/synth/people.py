@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from jiayi.registry.choices import AlternativeIdType, Relationship, Sex
-from jiayi.registry.identity import CHECK_CHARS, WEIGHTS
+from jiayi.registry.identity import CHECK_CHARS, WEIGHTS, check_consistency, parse_citizen_id
 from jiayi.synth.config import SynthConfig, name_data, reference_data
 
 RELATIONSHIP_CODES = np.array(
@@ -310,6 +310,30 @@ def citizen_ids(people: People) -> np.ndarray:
     ids = np.char.add(body, check).astype(object)
     ids[people.has_alt_id] = ""
     return ids
+
+
+def check_citizen_ids(people: People, ids: np.ndarray, *, sample: int, rng: np.random.Generator) -> None:
+    """Parse a sample of the generated IDs with the same validator the API and admin use.
+
+    Raises ValueError naming the person (by position) and the problem; a generator bug must never
+    reach the database as an invalid identifier.
+    """
+    candidates = np.flatnonzero(ids != "")
+    if len(candidates) == 0:
+        return
+    picked = candidates if len(candidates) <= sample else rng.choice(candidates, size=sample, replace=False)
+    for i in np.sort(picked).tolist():
+        try:
+            parsed = parse_citizen_id(str(ids[i]))
+        except ValueError as error:
+            raise ValueError(f"generated person {i}: {error}") from None
+        problems = check_consistency(
+            parsed,
+            birth_date=date.fromordinal(int(people.birth_ordinal[i])),
+            sex=Sex.MALE.value if people.male[i] else Sex.FEMALE.value,
+        )
+        if problems:
+            raise ValueError(f"generated person {i}: {'; '.join(problems)}")
 
 
 def phones(people: People, rng: np.random.Generator) -> np.ndarray:
