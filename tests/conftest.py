@@ -72,7 +72,7 @@ def resident_in_scope(personas: Personas) -> Resident:
     """A living resident the family doctor's team serves (not the resident persona)."""
     resident = (
         access.residents_visible_to(personas.doctor)
-        .exclude(pk=personas.resident.account.resident_id)
+        .exclude(pk__in=[personas.resident.account.resident_id])
         .filter(date_of_death__isnull=True, citizen_id__isnull=False)
         .order_by("id")
         .first()

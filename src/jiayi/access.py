@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from jiayi.registry.choices import Role
-from jiayi.registry.models import Account, Institution, Place, Resident
+from jiayi.registry.choices import Relationship, Role
+from jiayi.registry.models import Account, Household, Institution, Place, Resident, Staff, Team
+from jiayi.signing.models import ServicePackage, Signing
 
 CLINICAL_ROLES = frozenset({Role.FAMILY_DOCTOR, Role.TEAM_MEMBER, Role.CENTRE_MANAGER})
 STAFF_ROLES = frozenset(
@@ -128,3 +129,140 @@ def sees_aggregates_only(user: Any) -> bool:
 def resident_filter_for_households(user: Any) -> Q:
     """Households are visible when at least one member is."""
     return Q(members__in=residents_visible_to(user))
+
+
+def can_list_residents(user: Any) -> bool:
+    """Lists and searches of residents and households are for the clinical roles only; a resident
+    reads their own record through their home page, and non-clinical staff never list people."""
+    return role_of(user) in CLINICAL_ROLES
+
+
+def committees_in_scope(user: Any) -> QuerySet[Place]:
+    """Committees whose residents the user may list (the committee filter of the residents page)."""
+    account = account_of(user)
+    if account is None:
+        return Place.objects.none()
+    if account.role in (Role.FAMILY_DOCTOR, Role.TEAM_MEMBER):
+        return committees_of_team_member(account)
+    if account.role == Role.CENTRE_MANAGER:
+        centre = centre_of(account)
+        return Place.objects.filter(responsible_centre=centre) if centre else Place.objects.none()
+    return Place.objects.none()
+
+
+def households_visible_to(user: Any) -> QuerySet[Household]:
+    """Households with at least one member the user may read; other members stay hidden."""
+    if not can_list_residents(user):
+        return Household.objects.none()
+    visible_members = residents_visible_to(user).filter(household=OuterRef("pk"))
+    return Household.objects.filter(Exists(visible_members))
+
+
+def household_members_visible_to(user: Any, household: Household) -> QuerySet[Resident]:
+    """Members of a household the user may see listed: those in scope, and for a resident who heads
+    the household, its other members too (the authorised household member of the policy)."""
+    members = Resident.objects.filter(household=household)
+    account = account_of(user)
+    if account is None:
+        return members.none()
+    if account.role != Role.RESIDENT:
+        return members.filter(pk__in=residents_visible_to(user))
+    if account.resident is None:
+        return members.none()
+    if account.resident.household_id != household.pk:
+        return members.none()
+    if account.resident.relationship != Relationship.HEAD:
+        return members.filter(pk=account.resident.pk)
+    return members
+
+
+def residents_for_statistics(user: Any) -> QuerySet[Resident]:
+    """Residents a user may see counted in aggregate figures (never listed as people): staff see the
+    district's population counts, residents none."""
+    if role_of(user) in STAFF_ROLES:
+        return Resident.objects.all()
+    return Resident.objects.none()
+
+
+def small_cell_threshold(user: Any) -> int:
+    """Counts below this are shown as "<n" so a small cell cannot single a person out. Clinicians see
+    exact counts of people they may read anyway; everyone else gets suppressed small cells."""
+    if role_of(user) in CLINICAL_ROLES:
+        return 0
+    return 5
+
+
+# Family-doctor signing ---------------------------------------------------------------------------------
+
+
+def signings_visible_to(user: Any) -> QuerySet[Signing]:
+    """Signings the user may read: a family doctor's or team member's teams', a centre manager's centre's,
+    a resident's own. Deny by default."""
+    account = account_of(user)
+    signings = Signing.objects.all()
+    if account is None:
+        return signings.none()
+    if account.role == Role.RESIDENT and account.resident_id is not None:
+        return signings.filter(resident=account.resident_id)
+    if account.role in (Role.FAMILY_DOCTOR, Role.TEAM_MEMBER):
+        return signings.filter(team__in=teams_of_staff(account))
+    if account.role == Role.CENTRE_MANAGER:
+        centre = centre_of(account)
+        return signings.filter(centre=centre) if centre is not None else signings.none()
+    # Referral desks, CDC officers, analysts, administrators and residents without a record: none.
+    return signings.none()
+
+
+def teams_of_staff(account: Account) -> QuerySet[Team]:
+    """The teams the account's staff member belongs to."""
+    if account.staff_id is None:
+        return Team.objects.none()
+    return Team.objects.filter(members=account.staff_id)
+
+
+def can_list_signings(user: Any) -> bool:
+    """Signing lists are for the clinical roles (their teams' or centre's) and residents (their own)."""
+    return role_of(user) in CLINICAL_ROLES or role_of(user) == Role.RESIDENT
+
+
+def signings_editable_by(user: Any) -> QuerySet[Signing]:
+    """Signings the user may confirm, decline, terminate or renew: the clinical roles' visible ones.
+    Residents read their signings here but change them at the counter or through their doctor."""
+    if role_of(user) not in CLINICAL_ROLES:
+        return Signing.objects.none()
+    return signings_visible_to(user)
+
+
+def can_sign_residents(user: Any) -> bool:
+    return role_of(user) in CLINICAL_ROLES
+
+
+def residents_signable_by(user: Any) -> QuerySet[Resident]:
+    """Residents the user may sign up: the clinical roles' visible residents."""
+    if not can_sign_residents(user):
+        return Resident.objects.none()
+    return residents_visible_to(user)
+
+
+def family_doctors_assignable_by(user: Any) -> QuerySet[Staff]:
+    """Staff a user may name as a signing's family doctor: those of the user's own centre (its branch
+    centres and stations included). Whether each is a GP is a signing rule, checked by the service."""
+    account = account_of(user)
+    if account is None or account.role not in CLINICAL_ROLES:
+        return Staff.objects.none()
+    centre = centre_of(account)
+    if centre is None:
+        return Staff.objects.none()
+    return Staff.objects.filter(Q(institution=centre) | Q(institution__parent=centre))
+
+
+def can_transfer_panels(user: Any) -> bool:
+    """Moving a departing doctor's panel is the centre manager's decision."""
+    return role_of(user) == Role.CENTRE_MANAGER
+
+
+def service_packages_visible_to(user: Any) -> QuerySet[ServicePackage]:
+    """Service packages are public offers: anyone with an account may list them."""
+    if account_of(user) is None:
+        return ServicePackage.objects.none()
+    return ServicePackage.objects.all()

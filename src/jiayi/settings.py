@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "jiayi.audit",
     "jiayi.registry",
+    "jiayi.records",
+    "jiayi.signing",
     "jiayi.web",
 ]
 
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "jiayi.web.language.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -96,6 +99,9 @@ def _database_config() -> dict[str, Any]:
         config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
         if config["ENGINE"].endswith("postgresql"):
             config.setdefault("OPTIONS", {})
+            # A per-run name for the scratch database the test runner creates and drops, so that
+            # two runs against one server (or a run killed half-way) never collide.
+            config["TEST"] = {"NAME": env("JIAYI_PG_TEST_DB") or None}
         return config
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {

@@ -292,7 +292,8 @@ def test_it_raises_risk_with_sbp(person: dict[str, Any], higher: float) -> None:
     lower = person["sbp"]
     if higher <= lower:
         lower, higher = higher, lower
-    assert china_par(**{**person, "sbp": lower}) <= china_par(**{**person, "sbp": higher})
+    # Inputs an ulp apart may round either way; monotonicity is judged beyond floating-point noise.
+    assert china_par(**{**person, "sbp": lower}) <= china_par(**{**person, "sbp": higher}) * (1 + 1e-12)
 
 
 @settings(deadline=None)
@@ -305,7 +306,7 @@ def test_it_raises_risk_with_age(person: dict[str, Any], older: int) -> None:
     younger = person["age"]
     if older < younger:
         younger, older = older, younger
-    assert china_par(**{**person, "age": younger}) <= china_par(**{**person, "age": older})
+    assert china_par(**{**person, "age": younger}) <= china_par(**{**person, "age": older}) * (1 + 1e-12)
 
 
 @settings(deadline=None)

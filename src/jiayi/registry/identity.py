@@ -11,8 +11,8 @@ from datetime import date
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # index = S mod 11, i.e. (12 - S mod 11) mod 11 written as a character
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_PHONE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_PHONE_SHAPE = re.compile(r"^1[3-9][0-9]{9}$")
 EARLIEST_BIRTH = date(1890, 1, 1)
 
 

@@ -2,20 +2,72 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from jiayi import access
+from jiayi.registry.models import Account
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    url: str
+    label: str | Promise
+    active: bool
+
+
+# (URL name, label, who may see the link). The pages check access themselves; this only hides links
+# a role has no use for.
+_NAV: tuple[tuple[str, str | Promise, str], ...] = (
+    ("web:home", _("Home"), "anyone"),
+    ("web:residents", _("Residents"), "clinical"),
+    ("web:households", _("Households"), "clinical"),
+    ("web:places", _("Places"), "master_data"),
+    ("web:institutions", _("Institutions"), "master_data"),
+    ("web:teams", _("Teams"), "master_data"),
+)
+
+
+def _allowed(user: Any, audience: str) -> bool:
+    if audience == "clinical":
+        return access.can_list_residents(user)
+    if audience == "master_data":
+        return access.can_view_master_data(user)
+    return True
+
+
+def display_name(user: Any, account: Account | None) -> str:
+    """The name shown in the header: the staff member's or resident's name, else the login name."""
+    if account is not None and account.staff is not None:
+        return account.staff.name
+    if account is not None and account.resident is not None:
+        return account.resident.name
+    full_name: str = user.get_full_name() if user is not None else ""
+    return full_name or (user.get_username() if user is not None else "")
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     account = access.account_of(user)
+    items: list[NavItem] = []
+    if user is not None and user.is_authenticated:
+        for url_name, label, audience in _NAV:
+            if not _allowed(user, audience):
+                continue
+            url = reverse(url_name)
+            active = request.path == url if url == "/" else request.path.startswith(url)
+            items.append(NavItem(url=url, label=label, active=active))
     return {
         "jiayi_account": account,
         "jiayi_role": account.role if account else None,
-        "can_view_residents": access.residents_visible_to(user).exists() if account else False,
+        "jiayi_nav": items,
+        "jiayi_user_name": display_name(user, account) if user is not None and user.is_authenticated else "",
+        "can_view_residents": access.can_list_residents(user),
         "can_view_master_data": access.can_view_master_data(user),
         "can_use_admin": access.can_use_admin(user),
     }

@@ -1,0 +1,676 @@
+"""Health-account state changes: importing FHIR R4 bundles.
+
+A batch bundle keeps every good entry and reports each bad one (index, resource type, identifier,
+element, reason); each entry runs in its own savepoint so a failure leaves nothing of it behind. A
+transaction bundle is all or nothing: one `transaction.atomic`, rolled back when any entry fails, with
+every failing entry still named. Entries are idempotent on (source system, identifier): sending the same
+bundle twice stores and audits nothing the second time.
+
+Patients are matched to registry residents by citizen ID, health-record number or alternative
+identifier; an unknown patient is registered through the registry's own service only when it names its
+residential committee. Registry data of known residents is never changed by a feed: the registry owns it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from jiayi import access
+from jiayi.audit.models import Action, Outcome
+from jiayi.audit.services import record
+from jiayi.records import fhir_in
+from jiayi.records import fhir_systems as systems
+from jiayi.records.fhir_in import (
+    ConditionIn,
+    EncounterIn,
+    EntryError,
+    MedicationIn,
+    ObservationIn,
+    OrganizationIn,
+    ParsedEntry,
+    ParsedEntryError,
+    PatientIn,
+    PractitionerIn,
+    Ref,
+)
+from jiayi.records.models import ClinicalEntry, Condition, Encounter, Medication, Observation
+from jiayi.registry import identity
+from jiayi.registry import services as registry
+from jiayi.registry.models import Institution, Place, Resident, Staff
+
+E = TypeVar("E", bound=ClinicalEntry)
+
+CREATED = "created"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+MATCHED = "matched"  # a Patient, Organization or Practitioner found in the registry
+ERROR = "error"
+NOT_APPLIED = "not_applied"  # a good entry of a transaction rolled back because another failed
+SOURCE_SYSTEM_MAX_LENGTH = 64
+
+
+@dataclass(slots=True)
+class EntryOutcome:
+    """What happened to one entry. `index` is the entry's position in Bundle.entry (None for a problem
+    with the bundle itself)."""
+
+    index: int | None
+    resource_type: str
+    identifier: str
+    status: str
+    field: str = ""
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class BundleOutcome:
+    bundle_type: str
+    committed: bool
+    entries: list[EntryOutcome] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[EntryOutcome]:
+        return [entry for entry in self.entries if entry.status == ERROR]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(entry.status for entry in self.entries))
+
+
+class _Failed:
+    """Stands in the reference map for an entry that failed, so what points to it says so."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def _bundle_error(reason: str, bundle_type: str = "") -> BundleOutcome:
+    return BundleOutcome(
+        bundle_type=bundle_type,
+        committed=False,
+        entries=[EntryOutcome(None, "Bundle", "", ERROR, "Bundle", reason)],
+    )
+
+
+def default_institution_of(actor: Any) -> Institution | None:
+    """The institution an importing user acts for: entries that name none are attributed to it."""
+    account = access.account_of(actor)
+    if account is None:
+        return None
+    if account.institution is not None:
+        return account.institution
+    return account.staff.institution if account.staff is not None else None
+
+
+def import_bundle(
+    bundle_json: dict[str, Any] | str | bytes,
+    *,
+    actor: Any,
+    source_system: str,
+    request: HttpRequest | None = None,
+    residents: QuerySet[Resident] | None = None,
+    committees: QuerySet[Place] | None = None,
+    institution: Institution | None = None,
+    now: datetime | None = None,
+) -> BundleOutcome:
+    """Import a FHIR R4 batch or transaction Bundle.
+
+    `residents` limits whose records may be written (the API passes the user's editable residents; a
+    resident outside it answers like one that does not exist) and `committees` where new residents may
+    be registered; None means no limit, for trusted callers such as a command run by an operator.
+    `institution` is the producer of entries that name none (default: the actor's institution).
+    """
+    outcome = _import_bundle(
+        bundle_json,
+        actor=actor,
+        source_system=source_system,
+        request=request,
+        residents=residents,
+        committees=committees,
+        institution=institution,
+        now=now,
+    )
+    if not outcome.ok:
+        # Stored entries were audited one by one; refused ones (a resident out of scope among them)
+        # leave one entry for the bundle, written after any rollback so that it stays.
+        failed = outcome.errors
+        record(
+            request=request,
+            actor=actor,
+            action=Action.CREATE,
+            resource_type="fhir_bundle",
+            outcome=Outcome.INVALID,
+            detail={
+                "source_system": source_system[:SOURCE_SYSTEM_MAX_LENGTH],
+                "bundle_type": outcome.bundle_type,
+                "committed": outcome.committed,
+                "failed": len(failed),
+                "entries": [[e.index, e.resource_type, e.field] for e in failed[:100]],
+            },
+        )
+    return outcome
+
+
+def _import_bundle(
+    bundle_json: dict[str, Any] | str | bytes,
+    *,
+    actor: Any,
+    source_system: str,
+    request: HttpRequest | None = None,
+    residents: QuerySet[Resident] | None = None,
+    committees: QuerySet[Place] | None = None,
+    institution: Institution | None = None,
+    now: datetime | None = None,
+) -> BundleOutcome:
+    source_system = source_system.strip()
+    if not source_system or len(source_system) > SOURCE_SYSTEM_MAX_LENGTH:
+        return _bundle_error(f"the source system must have 1–{SOURCE_SYSTEM_MAX_LENGTH} characters")
+    try:
+        bundle = fhir_in.load_json(bundle_json)
+        bundle_type, entries = fhir_in.check_bundle(bundle)
+    except ValueError as exc:
+        return _bundle_error(str(exc))
+    importer = _Importer(
+        actor=actor,
+        source_system=source_system,
+        bundle_type=bundle_type,
+        request=request,
+        residents=residents,
+        committees=committees,
+        institution=institution if institution is not None else default_institution_of(actor),
+        now=now or timezone.now(),
+    )
+    if bundle_type == "transaction":
+        with transaction.atomic():
+            outcomes = importer.run(entries)
+            failed = [o for o in outcomes if o.status == ERROR]
+            if failed:
+                transaction.set_rollback(True)
+        if failed:
+            named = ", ".join(str(o.index) for o in failed[:10]) + (", …" if len(failed) > 10 else "")
+            which = f"entry {named}" if len(failed) == 1 else f"entries {named}"
+            for outcome in outcomes:
+                if outcome.status != ERROR:
+                    outcome.status = NOT_APPLIED
+                    outcome.reason = f"the transaction was rolled back because {which} failed"
+            return BundleOutcome(bundle_type, committed=False, entries=outcomes)
+        return BundleOutcome(bundle_type, committed=True, entries=outcomes)
+    outcomes = importer.run(entries)
+    return BundleOutcome(bundle_type, committed=True, entries=outcomes)
+
+
+class _Importer:
+    """The state of one bundle's import: what each entry of the bundle became, and lookup caches."""
+
+    def __init__(
+        self,
+        *,
+        actor: Any,
+        source_system: str,
+        bundle_type: str,
+        request: HttpRequest | None,
+        residents: QuerySet[Resident] | None,
+        committees: QuerySet[Place] | None,
+        institution: Institution | None,
+        now: datetime,
+    ) -> None:
+        self.actor = actor
+        self.source_system = source_system
+        self.bundle_type = bundle_type
+        self.request = request
+        self.residents = residents
+        self.committees = committees
+        self.default_institution = institution
+        self.now = now
+        self.local: dict[str, object] = {}
+        self.in_scope: dict[int, bool] = {}
+        self.institutions: dict[str, Institution | None] = {}
+        self.staff: dict[str, Staff | None] = {}
+        self.resident_ids: dict[tuple[str, str], int | None] = {}
+        self.resident_cache: dict[int, Resident] = {}
+
+    # Driving ------------------------------------------------------------------------------------------
+
+    def run(self, entries: list[Any]) -> list[EntryOutcome]:
+        outcomes: dict[int, EntryOutcome] = {}
+        parsed: list[ParsedEntry] = []
+        for index, entry in enumerate(entries):
+            try:
+                parsed.append(fhir_in.parse_entry(index, entry, self.now))
+            except ParsedEntryError as exc:
+                self._fail(exc.parsed)
+                outcomes[index] = self._outcome(exc.parsed, ERROR, exc.error)
+        order = {name: rank for rank, name in enumerate(fhir_in.ACCEPTED_TYPES)}
+        for entry in sorted(parsed, key=lambda p: (order[p.resource_type], p.index)):
+            try:
+                with transaction.atomic():
+                    status, obj = self._apply(entry)
+            except EntryError as exc:
+                self._fail(entry)
+                outcomes[entry.index] = self._outcome(entry, ERROR, exc)
+            else:
+                for key in entry.keys:
+                    self.local[key] = obj
+                outcomes[entry.index] = self._outcome(entry, status)
+        return [outcomes[index] for index in sorted(outcomes)]
+
+    def _fail(self, entry: ParsedEntry) -> None:
+        for key in entry.keys:
+            self.local[key] = _Failed(entry.index)
+
+    def _outcome(self, entry: ParsedEntry, status: str, error: EntryError | None = None) -> EntryOutcome:
+        identifier = entry.source_id
+        if isinstance(entry.data, PatientIn):
+            identifier = (
+                identity.mask_citizen_id(entry.data.citizen_id) or entry.data.health_record_number or ""
+            )
+        elif entry.resource_type == "Patient":
+            identifier = entry.full_url
+        return EntryOutcome(
+            index=entry.index,
+            resource_type=entry.resource_type,
+            identifier=identifier or entry.full_url,
+            status=status,
+            field=error.field if error else "",
+            reason=error.reason if error else "",
+        )
+
+    def _apply(self, entry: ParsedEntry) -> tuple[str, object]:
+        data = entry.data
+        if isinstance(data, OrganizationIn):
+            return MATCHED, self._institution_by_code(data.codes, "Organization.identifier")
+        if isinstance(data, PractitionerIn):
+            return MATCHED, self._staff_by_code(data.codes, "Practitioner.identifier")
+        if isinstance(data, PatientIn):
+            return self._patient_entry(data)
+        if isinstance(data, EncounterIn):
+            return self._encounter(entry, data)
+        if isinstance(data, ConditionIn):
+            return self._condition(entry, data)
+        if isinstance(data, ObservationIn):
+            return self._observation(entry, data)
+        if isinstance(data, MedicationIn):
+            return self._medication(entry, data)
+        raise EntryError(entry.resource_type, "nothing to import")  # pragma: no cover - parse_entry sets data
+
+    # Resolving references -----------------------------------------------------------------------------
+
+    def _local_target(self, ref: Ref, expected: str) -> object | None:
+        target = self.local.get(ref.reference) if ref.reference else None
+        if isinstance(target, _Failed):
+            raise EntryError(ref.field, f"it refers to entry {target.index}, which failed")
+        if target is not None and expected and not _is_a(target, expected):
+            raise EntryError(ref.field, f"{ref.reference} is not a {expected}")
+        return target
+
+    def _institution_by_code(self, codes: Iterable[str], path: str) -> Institution:
+        for code in codes:
+            if code not in self.institutions:
+                self.institutions[code] = Institution.objects.filter(code=code).first()
+            found = self.institutions[code]
+            if found is not None:
+                return found
+        raise EntryError(path, f"no institution with code {', '.join(codes)}")
+
+    def _staff_by_code(self, codes: Iterable[str], path: str) -> Staff:
+        for code in codes:
+            if code not in self.staff:
+                self.staff[code] = Staff.objects.select_related("institution").filter(code=code).first()
+            found = self.staff[code]
+            if found is not None:
+                return found
+        raise EntryError(path, f"no staff member with code {', '.join(codes)}")
+
+    def _producer(self, ref: Ref | None) -> Institution | Staff | None:
+        """The Organization or Practitioner a reference names, or None without a reference."""
+        if ref is None:
+            return None
+        target = self._local_target(ref, "")
+        if isinstance(target, Resident) or ref.target_type == "Patient":
+            # A self-measurement's performer is the patient: it says nothing of an institution.
+            return None
+        if isinstance(target, Institution | Staff):
+            return target
+        if target is not None:
+            raise EntryError(ref.field, f"{ref.reference} is not an Organization or Practitioner")
+        if ref.identifier is not None:
+            system, value = ref.identifier
+            if system == systems.INSTITUTION_SYSTEM:
+                return self._institution_by_code([value], ref.field)
+            if system == systems.STAFF_SYSTEM:
+                return self._staff_by_code([value], ref.field)
+        raise EntryError(ref.field, f"{ref.describe()} is not an Organization or Practitioner of this bundle")
+
+    def _institution(
+        self, path: str, producer: Institution | Staff | None, encounter: Encounter | None
+    ) -> Institution:
+        if isinstance(producer, Institution):
+            return producer
+        if isinstance(producer, Staff):
+            return producer.institution
+        if encounter is not None:
+            return encounter.institution
+        if self.default_institution is not None:
+            return self.default_institution
+        raise EntryError(
+            path, "the institution that produced this entry is unknown: reference an Organization"
+        )
+
+    def _may_write(self, resident: Resident) -> bool:
+        if self.residents is None:
+            return True
+        if resident.pk not in self.in_scope:
+            self.in_scope[resident.pk] = self.residents.filter(pk=resident.pk).exists()
+        return self.in_scope[resident.pk]
+
+    def _resident_by_identifier(self, system: str, value: str) -> Resident | None:
+        key = (system, value)
+        if key not in self.resident_ids:
+            found = self._find_resident(system, value)
+            self.resident_ids[key] = found.pk if found is not None else None
+            if found is not None:
+                self.resident_cache[found.pk] = found
+        pk = self.resident_ids[key]
+        return self.resident_cache[pk] if pk is not None else None
+
+    def _find_resident(self, system: str, value: str) -> Resident | None:
+        if system == systems.CITIZEN_ID_SYSTEM:
+            return Resident.objects.filter(citizen_id=identity.normalise_citizen_id(value)).first()
+        if system == systems.HEALTH_RECORD_SYSTEM:
+            return Resident.objects.filter(health_record_number=value).first()
+        for kind, uri in systems.ALT_ID_SYSTEMS.items():
+            if system == uri:
+                return Resident.objects.filter(alt_id_type=kind, alt_id_number=value.upper()).first()
+        return None
+
+    def _patient(self, ref: Ref | None, resource_type: str) -> Resident:
+        if ref is None:
+            raise EntryError(f"{resource_type}.subject", "a reference to the patient is required")
+        target = self._local_target(ref, "Patient")
+        resident: Resident | None = None
+        if isinstance(target, Resident):
+            resident = target
+        elif ref.identifier is not None:
+            resident = self._resident_by_identifier(*ref.identifier)
+        # A resident the importer may not write for answers exactly like one that does not exist.
+        if resident is None or not self._may_write(resident):
+            raise EntryError(ref.field, f"no patient found for {ref.describe()}")
+        return resident
+
+    def _encounter_ref(self, ref: Ref | None, resident: Resident) -> Encounter | None:
+        if ref is None:
+            return None
+        target = self._local_target(ref, "Encounter")
+        encounter: Encounter | None = None
+        if isinstance(target, Encounter):
+            encounter = target
+        elif ref.identifier is not None:
+            system, value = ref.identifier
+            source_id = f"{system}|{value}" if system else value
+            encounter = Encounter.objects.filter(
+                source_system=self.source_system, source_id=source_id
+            ).first()
+        elif ref.reference.startswith("Encounter/"):
+            # An encounter sent earlier without an identifier is stored under its logical id.
+            logical_id = ref.reference.removeprefix("Encounter/")
+            encounter = Encounter.objects.filter(
+                source_system=self.source_system, source_id=logical_id
+            ).first()
+        if encounter is None or encounter.resident_id != resident.pk:
+            raise EntryError(ref.field, f"no encounter of this patient found for {ref.describe()}")
+        return encounter
+
+    # Patients -----------------------------------------------------------------------------------------
+
+    def _patient_entry(self, data: PatientIn) -> tuple[str, Resident]:
+        lookups: list[tuple[str, str]] = []
+        if data.citizen_id:
+            lookups.append((systems.CITIZEN_ID_SYSTEM, data.citizen_id))
+        if data.health_record_number:
+            lookups.append((systems.HEALTH_RECORD_SYSTEM, data.health_record_number))
+        if data.alt_id is not None:
+            lookups.append((systems.ALT_ID_SYSTEMS[data.alt_id[0]], data.alt_id[1]))
+        for system, value in lookups:
+            resident = self._resident_by_identifier(system, value)
+            if resident is None:
+                continue
+            if not self._may_write(resident):
+                break
+            return MATCHED, resident
+        else:
+            created = self._register(data)
+            # The lookups above remembered "nobody"; later entries naming these identifiers mean them.
+            for key in lookups:
+                self.resident_ids[key] = created.pk
+            self.resident_cache[created.pk] = created
+            return CREATED, created
+        raise EntryError("Patient.identifier", "no resident you may record for has this identifier")
+
+    def _register(self, data: PatientIn) -> Resident:
+        if not data.committee_code:
+            raise EntryError(
+                "Patient.extension",
+                "no resident has this identifier; to register one, give the residential committee in the "
+                f"extension {systems.COMMITTEE_EXTENSION}",
+            )
+        committee = Place.objects.filter(code=data.committee_code).first()
+        if committee is None:
+            raise EntryError("Patient.extension", f"no residential committee with code {data.committee_code}")
+        resident_data: dict[str, Any] = {
+            "citizen_id": data.citizen_id,
+            "health_record_number": data.health_record_number,
+            "alt_id_type": data.alt_id[0] if data.alt_id else "",
+            "alt_id_number": data.alt_id[1] if data.alt_id else "",
+            "name": data.name,
+            "sex": data.sex,
+            "birth_date": data.birth_date,
+            "phone": data.phone,
+            "committee_id": committee.pk,
+            "is_resident": True,
+        }
+        try:
+            return registry.do_create_resident(
+                self.actor,
+                resident_data,
+                self.request,
+                committees=self.committees,
+                today=timezone.localtime(self.now).date(),
+            )
+        except registry.RegistryValidationError as exc:
+            where, message = exc.errors[0]
+            raise EntryError(f"Patient.{_PATIENT_ELEMENTS.get(where, where)}", message) from None
+        except registry.DuplicateResidentError:
+            raise EntryError(
+                "Patient.identifier", "no resident you may record for has this identifier"
+            ) from None
+
+    # Clinical entries ---------------------------------------------------------------------------------
+
+    def _encounter(self, entry: ParsedEntry, data: EncounterIn) -> tuple[str, Encounter]:
+        resident = self._patient(data.subject, "Encounter")
+        practitioner = self._producer(data.practitioner)
+        if practitioner is not None and not isinstance(practitioner, Staff):
+            raise EntryError("Encounter.participant.individual", "a participant must be a Practitioner")
+        producer = self._producer(data.provider) or practitioner
+        values = {
+            "type": data.type,
+            "department": data.department,
+            "start": data.start,
+            "end": data.end,
+            "practitioner_id": practitioner.pk if practitioner else None,
+        }
+        institution = self._institution("Encounter.serviceProvider", producer, None)
+        return self._upsert(Encounter, entry.source_id, resident, institution, values)
+
+    def _condition(self, entry: ParsedEntry, data: ConditionIn) -> tuple[str, Condition]:
+        resident = self._patient(data.subject, "Condition")
+        encounter = self._encounter_ref(data.encounter, resident)
+        institution = self._institution("Condition.recorder", self._producer(data.performer), encounter)
+        values = {
+            "code": data.code,
+            "display": data.display,
+            "clinical_status": data.clinical_status,
+            "onset_date": data.onset_date,
+            "recorded_date": data.recorded_date,
+            "encounter_id": encounter.pk if encounter else None,
+        }
+        return self._upsert(Condition, entry.source_id, resident, institution, values)
+
+    def _observation(self, entry: ParsedEntry, data: ObservationIn) -> tuple[str, Observation]:
+        resident = self._patient(data.subject, "Observation")
+        encounter = self._encounter_ref(data.encounter, resident)
+        institution = self._institution("Observation.performer", self._producer(data.performer), encounter)
+        method = data.method
+        if method is None:
+            home = encounter is not None and encounter.type == "home_visit"
+            method = "home_visit" if home else "clinic"
+        statuses: list[str] = []
+        stored: Observation | None = None
+        for value in data.values:
+            source_id = f"{entry.source_id}#{value.code}" if data.is_panel else entry.source_id
+            status, stored = self._upsert(
+                Observation,
+                source_id,
+                resident,
+                institution,
+                {
+                    "code": value.code,
+                    "value": value.value,
+                    "unit": value.unit,
+                    "original_value": value.original_value,
+                    "original_unit": value.original_unit,
+                    "effective_at": data.effective_at,
+                    "method": method,
+                    "encounter_id": encounter.pk if encounter else None,
+                },
+            )
+            statuses.append(status)
+        assert stored is not None  # parse_observation never returns an observation without values
+        for status in (CREATED, UPDATED):
+            if status in statuses:
+                return status, stored
+        return UNCHANGED, stored
+
+    def _medication(self, entry: ParsedEntry, data: MedicationIn) -> tuple[str, Medication]:
+        kind = "MedicationRequest" if data.kind == "request" else "MedicationStatement"
+        resident = self._patient(data.subject, kind)
+        encounter = self._encounter_ref(data.encounter, resident)
+        producer = self._producer(data.performer)
+        values = {
+            "kind": data.kind,
+            "status": data.status,
+            "medication_system": data.medication_system,
+            "medication_code": data.medication_code,
+            "medication_text": data.medication_text,
+            "dosage_text": data.dosage_text,
+            "authored_at": data.authored_at,
+            "effective_start": data.effective_start,
+            "effective_end": data.effective_end,
+            "days_supply": data.days_supply,
+            "prescriber_id": producer.pk if isinstance(producer, Staff) else None,
+            "encounter_id": encounter.pk if encounter else None,
+        }
+        institution = self._institution(f"{kind}.requester", producer, encounter)
+        return self._upsert(Medication, entry.source_id, resident, institution, values)
+
+    def _upsert(
+        self,
+        model: type[E],
+        source_id: str,
+        resident: Resident,
+        institution: Institution,
+        values: dict[str, Any],
+    ) -> tuple[str, E]:
+        """Create the entry, or update the stored one with the same identifier; nothing (not even an
+        audit entry) when nothing changed."""
+        values = {**values, "institution_id": institution.pk}
+        existing = model._default_manager.filter(
+            source_system=self.source_system, source_id=source_id
+        ).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    created = model._default_manager.create(
+                        resident=resident,
+                        source_system=self.source_system,
+                        source_id=source_id,
+                        received_at=self.now,
+                        **values,
+                    )
+            except IntegrityError:
+                # The same entry arrived concurrently and won the insert: the unique constraint kept
+                # one row, and this import becomes an update of it.
+                existing = model._default_manager.filter(
+                    source_system=self.source_system, source_id=source_id
+                ).first()
+                if existing is None:
+                    raise
+            else:
+                self._audit(Action.CREATE, created, sorted(values))
+                return CREATED, created
+        if existing.resident_id != resident.pk:
+            raise EntryError(
+                f"{model.__name__}.identifier",
+                "this identifier already belongs to another patient's record",
+            )
+        changed = [name for name, value in values.items() if getattr(existing, name) != value]
+        if not changed:
+            return UNCHANGED, existing
+        for name in changed:
+            setattr(existing, name, values[name])
+        existing.received_at = self.now
+        existing.save(update_fields=[*changed, "received_at"])
+        self._audit(Action.UPDATE, existing, changed)
+        return UPDATED, existing
+
+    def _audit(self, action: Action, entry: ClinicalEntry, fields: list[str]) -> None:
+        record(
+            request=self.request,
+            actor=self.actor,
+            action=action,
+            resource_type=entry._meta.model_name or "",
+            resource_id=entry.pk,
+            resident_id=entry.resident_id,
+            detail={
+                "via": f"fhir {self.bundle_type}",
+                "source_system": self.source_system,
+                "source_id": entry.source_id,
+                "fields": fields,
+            },
+        )
+
+
+# Registry field names → the Patient elements a sender fixes.
+_PATIENT_ELEMENTS = {
+    "citizen_id": "identifier",
+    "alt_id_type": "identifier",
+    "alt_id_number": "identifier",
+    "health_record_number": "identifier",
+    "birth_date": "birthDate",
+    "sex": "gender",
+    "phone": "telecom",
+    "committee_id": "extension",
+}
+
+
+def _is_a(target: object, resource_type: str) -> bool:
+    kinds: dict[str, type[object]] = {
+        "Patient": Resident,
+        "Encounter": Encounter,
+        "Organization": Institution,
+        "Practitioner": Staff,
+    }
+    kind = kinds.get(resource_type)
+    return kind is None or isinstance(target, kind)
