@@ -28,7 +28,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# `make test` points this at test-artifacts/<database> so the two runs keep their own screenshots.
+ARTIFACTS = Path(
+    os.environ.get("JIAYI_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts"
+)
 VIEWPORT = {"width": 1366, "height": 768}
 
 
@@ -51,7 +54,7 @@ def browser_district(transactional_db: None) -> None:
 
 @pytest.fixture
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
