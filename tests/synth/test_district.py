@@ -85,7 +85,7 @@ def _synth_into_fresh_database(path: Path) -> None:
     env.pop("DATABASE_URL", None)
     for args in (
         ["migrate", "-v0"],
-        ["synth", "--residents", "20000", "--seed", "7", "--as-of", "2026-01-01", "--no-progress"],
+        ["synth", "--residents", "100000", "--seed", "7", "--as-of", "2026-01-01", "--no-progress"],
     ):
         subprocess.run([sys.executable, "-m", "jiayi", *args], env=env, check=True, capture_output=True)
 
