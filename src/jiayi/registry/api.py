@@ -29,6 +29,7 @@ from jiayi.registry.models import (
     TeamMembership,
 )
 from jiayi.registry.population import key_populations
+from jiayi.registry.queries import age_between, in_key_population
 from jiayi.registry.schemas import (
     Conflict,
     FieldErrors,
@@ -58,7 +59,6 @@ from jiayi.registry.schemas import (
     TeamPage,
     to_resident_data,
 )
-from jiayi.web.filters import age_between, in_key_population
 
 RESIDENTS = "residents"
 HOUSEHOLDS = "households"

@@ -11,13 +11,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from jiayi import access
 from jiayi.registry.choices import KeyPopulation
 from jiayi.registry.identity import normalise_citizen_id
-from jiayi.registry.models import Household, KeyPopulationDeclaration, Place, Resident
+from jiayi.registry.models import Household, Place, Resident
+from jiayi.registry.queries import age_between, in_key_population
 from jiayi.web.templatetags.jiayi_tags import lang_label
 
 PAGE_SIZE = 50
@@ -32,36 +33,6 @@ AGE_BANDS: dict[str, tuple[int, int | None]] = {
     "65+": (65, None),
 }
 AGE_BAND_CHOICES = [("", _("Any age")), *((band, band) for band in AGE_BANDS)]
-
-
-def latest_birth_date_for_age(today: date, years: int) -> date:
-    """The latest birth date of someone at least `years` old on `today` (identity.age_on semantics:
-    a 29 February birthday is reached on 1 March in common years)."""
-    year = today.year - years
-    try:
-        return today.replace(year=year)
-    except ValueError:
-        return date(year, 2, 28)
-
-
-def age_between(today: date, low: int, high: int | None) -> Q:
-    """Residents aged `low`..`high` (inclusive; no upper bound when `high` is None) on `today`."""
-    condition = Q(birth_date__lte=latest_birth_date_for_age(today, low))
-    if high is not None:
-        condition &= Q(birth_date__gt=latest_birth_date_for_age(today, high + 1))
-    return condition
-
-
-def in_key_population(key_population: str, today: date) -> Q:
-    """Residents in a key population on `today`: from age for the derived ones, else a declaration."""
-    if key_population == KeyPopulation.ELDERLY_65:
-        return age_between(today, 65, None)
-    if key_population == KeyPopulation.CHILD_0_6:
-        return age_between(today, 0, 6)
-    declarations = KeyPopulationDeclaration.objects.filter(
-        resident=OuterRef("pk"), key_population=key_population, valid_from__lte=today
-    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
-    return Q(Exists(declarations))
 
 
 def looks_like_citizen_id(value: str) -> bool:

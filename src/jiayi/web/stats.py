@@ -14,7 +14,8 @@ from django.db.models import Count, Q, QuerySet
 
 from jiayi.registry.choices import Sex
 from jiayi.registry.models import Resident
-from jiayi.web.filters import AGE_BANDS, age_between
+from jiayi.registry.queries import age_between
+from jiayi.web.filters import AGE_BANDS
 
 
 @dataclass(frozen=True, slots=True)
