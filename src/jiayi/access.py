@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from jiayi.registry.choices import Relationship, Role
 from jiayi.registry.models import Account, Household, Institution, Place, Resident, Staff, Team
 from jiayi.signing.models import ServicePackage, Signing
+from jiayi.surveillance.models import Alert, ReportingUnit
 
 CLINICAL_ROLES = frozenset({Role.FAMILY_DOCTOR, Role.TEAM_MEMBER, Role.CENTRE_MANAGER})
 STAFF_ROLES = frozenset(
@@ -266,3 +267,130 @@ def service_packages_visible_to(user: Any) -> QuerySet[ServicePackage]:
     if account_of(user) is None:
         return ServicePackage.objects.none()
     return ServicePackage.objects.all()
+
+
+# Infectious-disease surveillance --------------------------------------------------------------------------
+
+
+def can_view_surveillance(user: Any) -> bool:
+    """The early-warning page is for CDC officers, and read-only for centre managers (their units)."""
+    return role_of(user) in (Role.CDC_OFFICER, Role.CENTRE_MANAGER)
+
+
+def can_manage_alerts(user: Any) -> bool:
+    """Only CDC officers assign, verify, dismiss, respond to and close alerts."""
+    return role_of(user) == Role.CDC_OFFICER
+
+
+def can_ingest_surveillance(user: Any) -> bool:
+    """Sentinel counts are submitted under a CDC officer's account or token."""
+    return role_of(user) == Role.CDC_OFFICER
+
+
+def reporting_units_visible_to(user: Any) -> QuerySet[ReportingUnit]:
+    """CDC officers see every reporting unit; a centre manager those of their own centre. Deny by default."""
+    account = account_of(user)
+    units = ReportingUnit.objects.all()
+    if account is None:
+        return units.none()
+    if account.role == Role.CDC_OFFICER:
+        return units
+    if account.role != Role.CENTRE_MANAGER:
+        return units.none()
+    centre = centre_of(account)
+    if centre is None:
+        return units.none()
+    return units.filter(centre=centre)
+
+
+def alerts_visible_to(user: Any) -> QuerySet[Alert]:
+    """Alerts on units the user may see: all for CDC officers, the own centre's for a centre manager."""
+    if role_of(user) == Role.CDC_OFFICER:
+        return Alert.objects.all()
+    if role_of(user) != Role.CENTRE_MANAGER:
+        return Alert.objects.none()
+    return Alert.objects.filter(units__in=reporting_units_visible_to(user)).distinct()
+
+
+# Signing pages --------------------------------------------------------------------------------------------
+
+
+def can_view_signing_pages(user: Any) -> bool:
+    """The panel and signing pages are for the clinical roles; residents use their home page."""
+    return role_of(user) in CLINICAL_ROLES
+
+
+def can_view_panel_load(user: Any) -> bool:
+    """Load per doctor and coverage per committee are the centre manager's overview."""
+    return role_of(user) == Role.CENTRE_MANAGER
+
+
+def family_doctors_of_centre(user: Any) -> QuerySet[Staff]:
+    """The active registered GPs of a centre manager's centre (branch centres and stations included)."""
+    if not can_view_panel_load(user):
+        return Staff.objects.none()
+    return family_doctors_assignable_by(user).filter(is_registered_gp=True, active=True)
+
+
+def online_signing_resident(user: Any) -> Resident | None:
+    """The resident who signs online: a resident account's own record, nobody else's."""
+    account = account_of(user)
+    if account is None or account.role != Role.RESIDENT:
+        return None
+    return account.resident
+
+
+# Health accounts ------------------------------------------------------------------------------------------
+
+
+def health_accounts_visible_to(user: Any) -> QuerySet[Resident]:
+    """Residents whose health account (健康档案) the user may read: the clinical team's and the centre
+    manager's residents in scope, and a resident their own. Deny by default."""
+    account = account_of(user)
+    if account is None:
+        return Resident.objects.none()
+    if account.role == Role.RESIDENT:
+        return residents_visible_to(user)
+    if account.role not in CLINICAL_ROLES:
+        return Resident.objects.none()
+    return residents_visible_to(user)
+
+
+def own_health_account(user: Any) -> Resident | None:
+    """The resident whose account a resident user reads at /me/health/: their own record only."""
+    account = account_of(user)
+    if account is None:
+        return None
+    if account.role != Role.RESIDENT:
+        return None
+    return account.resident
+
+
+def access_logs_visible_to(user: Any) -> QuerySet[Resident]:
+    """Residents whose access log (who read their record) the user may see: a resident their own
+    (PIPL art. 45), a centre manager the centre's residents, for review. Clinicians do not."""
+    account = account_of(user)
+    if account is None:
+        return Resident.objects.none()
+    if account.role == Role.RESIDENT:
+        return residents_visible_to(user)
+    if account.role == Role.CENTRE_MANAGER:
+        return residents_visible_to(user)
+    return Resident.objects.none()
+
+
+def own_access_log(user: Any) -> Resident | None:
+    """The resident whose access log a resident user reads at /audit/me/access-log/."""
+    account = account_of(user)
+    if account is None:
+        return None
+    if account.role != Role.RESIDENT:
+        return None
+    return account.resident
+
+
+def can_open_signing_menu(user: Any) -> bool:
+    """The "Signings" menu: the panel for the clinical roles, online signing for a resident."""
+    if can_view_signing_pages(user):
+        return True
+    return online_signing_resident(user) is not None

@@ -15,13 +15,15 @@ from jiayi.registry.api import OPENAPI_TAGS as REGISTRY_TAGS
 from jiayi.registry.api import router as registry_router
 from jiayi.signing.api import OPENAPI_TAGS as SIGNING_TAGS
 from jiayi.signing.api import router as signing_router
+from jiayi.surveillance.api import OPENAPI_TAGS as SURVEILLANCE_TAGS
+from jiayi.surveillance.api import router as surveillance_router
 
 api = NinjaAPI(
     title="jiayi API",
     version="1",
     description="家医 jiayi: registry, health accounts, signing, care, referrals, indicators, surveillance.",
     urls_namespace="api",
-    openapi_extra={"tags": [*REGISTRY_TAGS, *SIGNING_TAGS, *RECORDS_TAGS]},
+    openapi_extra={"tags": [*REGISTRY_TAGS, *SIGNING_TAGS, *RECORDS_TAGS, *SURVEILLANCE_TAGS]},
 )
 
 # Where a parameter came from; the field a client should fix is what follows it.
@@ -62,3 +64,4 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
 api.add_router("/registry/", registry_router)
 api.add_router("/signing/", signing_router)
 api.add_router("/fhir/", records_router)
+api.add_router("/surveillance/", surveillance_router)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "jiayi.registry",
     "jiayi.records",
     "jiayi.signing",
+    "jiayi.surveillance",
     "jiayi.web",
 ]
 
@@ -146,12 +147,28 @@ LOGOUT_REDIRECT_URL = "web:login"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env_int("JIAYI_SESSION_SECONDS", 8 * 3600)
+# Idle timeout: every request renews the session, so it ends this long after the last one.
+SESSION_COOKIE_AGE = env_int("JIAYI_SESSION_SECONDS", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ENGINE = "jiayi.web.security_sessions"
 SESSION_COOKIE_SECURE = env_bool("JIAYI_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Only behind TLS: HSTS, the HTTPS redirect and the proxy header are deployment decisions.
+SECURE_HSTS_SECONDS = env_int("JIAYI_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("JIAYI_HSTS_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("JIAYI_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env_bool("JIAYI_SSL_REDIRECT", default=False)
+if env_bool("JIAYI_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Django's model backend plus login throttling (jiayi/web/auth.py).
+AUTHENTICATION_BACKENDS = ["jiayi.web.auth.LockoutBackend"]
+# Audit log: kept at least 185 days (a lower value fails the system check); anchors are signed with
+# a key that never enters the database.
+JIAYI_AUDIT_RETENTION_DAYS = env_int("JIAYI_AUDIT_RETENTION_DAYS", 185)
+JIAYI_AUDIT_ANCHOR_KEY = env("JIAYI_AUDIT_ANCHOR_KEY")
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

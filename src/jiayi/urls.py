@@ -8,5 +8,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("surveillance/", include("jiayi.surveillance.urls")),
+    path("signing/", include("jiayi.signing.urls")),
+    path("", include("jiayi.records.urls")),
+    path("audit/", include("jiayi.audit.urls")),
     path("", include("jiayi.web.urls")),
 ]

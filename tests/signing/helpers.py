@@ -6,6 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
@@ -78,3 +79,10 @@ def client_for(user: User) -> Client:
 
 def post(client: Client, url: str, data: dict[str, Any] | None = None) -> Any:
     return client.post(url, json.dumps(data or {}, default=str), content_type="application/json")
+
+
+def english_client_for(user: User) -> Client:
+    """A logged-in client reading the pages in English (they open in Chinese unless the user switches)."""
+    client = client_for(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client

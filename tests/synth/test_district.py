@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from jiayi.records.models import Condition, ElderlyExam, Encounter, Medication, Observation
 from jiayi.registry.choices import InstitutionKind, PlaceLevel, Profession, Relationship
 from jiayi.registry.identity import age_on, parse_citizen_id
 from jiayi.registry.models import (
@@ -39,6 +40,8 @@ AS_OF = date(2026, 1, 1)
 
 def _wipe() -> None:
     """Empty the registry inside the test's transaction so a fresh district can be generated."""
+    for model in (Observation, Condition, Medication, ElderlyExam, Encounter):
+        model.objects.all().delete()
     User.objects.all().delete()
     MedicalConsortium.objects.all().delete()
     Resident.objects.all().delete()
@@ -65,6 +68,15 @@ GENERATED_TABLES = (
     "registry_residentialpoint",
     "registry_household",
     "registry_resident",
+    "signing_servicepackage",
+    "signing_consent",
+    "signing_signing",
+    "signing_signingevent",
+    "records_encounter",
+    "records_condition",
+    "records_observation",
+    "records_medication",
+    "records_elderlyexam",
 )
 
 

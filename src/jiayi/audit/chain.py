@@ -28,9 +28,14 @@ class ChainBreak:
     reason: str
 
 
-def verify(entries: Iterable[tuple[int, str, str, Mapping[str, Any]]]) -> ChainBreak | None:
-    """Check (id, prev_hash, hash, fields) tuples in id order; return the first break or None."""
-    expected_prev = GENESIS
+def verify(
+    entries: Iterable[tuple[int, str, str, Mapping[str, Any]]], *, start: str = GENESIS
+) -> ChainBreak | None:
+    """Check (id, prev_hash, hash, fields) tuples in id order; return the first break or None.
+
+    `start` is the hash the first entry must link to: the genesis value, or after a retention purge
+    the hash of the last purged entry (which the purge marker, itself chained, vouches for)."""
+    expected_prev = start
     for entry_id, prev_hash, stored_hash, fields in entries:
         if prev_hash != expected_prev:
             return ChainBreak(entry_id, "previous-hash link does not match the entry before it")

@@ -18,6 +18,7 @@ class Action(models.TextChoices):
     REVEAL = "reveal", "查看明文 Reveal"
     LOGIN = "login", "登录 Login"
     LOGIN_FAILED = "login_failed", "登录失败 Failed login"
+    LOCKOUT = "lockout", "锁定 Lockout"
     GENERATE = "generate", "生成 Generate"
 
 

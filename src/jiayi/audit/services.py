@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest
 
-from jiayi.audit import chain
+from jiayi.audit import anchor, chain
+from jiayi.audit.checks import retention_days
+from jiayi.audit.immutability import unlocked
 from jiayi.audit.models import Action, AuditEntry, Outcome
+
+# The marker a retention purge appends before deleting the head of the chain.
+PURGE_RESOURCE = "audit_log"
+DEV_ANCHOR_KEY = "dev-only-audit-anchor-key"
+
+
+def _now() -> datetime:
+    """The clock of the audit log (one place, so tests can freeze it)."""
+    return datetime.now(UTC)
+
 
 # Arbitrary but fixed key for PostgreSQL's advisory lock that serialises appends to the chain.
 _CHAIN_LOCK_KEY = 0x6A6979  # "jiy"
@@ -48,7 +63,7 @@ def record(
         user = None
     account = getattr(user, "account", None) if user is not None else None
     entry = AuditEntry(
-        at=datetime.now(UTC),
+        at=_now(),
         actor=user,
         actor_name=user.get_username() if user is not None else "",
         actor_role=account.role
@@ -83,6 +98,88 @@ def _entries(batch: int = 5000) -> Iterator[tuple[int, str, str, dict[str, Any]]
         last_id = rows[-1].id
 
 
-def verify_chain() -> chain.ChainBreak | None:
-    """The first entry where the stored log disagrees with its hash chain, or None if intact."""
-    return chain.verify(_entries())
+def _chain_start() -> str:
+    """Genesis, or the hash of the last purged entry when a chained purge marker vouches for it."""
+    first = AuditEntry.objects.order_by("id").values_list("prev_hash", flat=True).first()
+    if first is None or first == chain.GENESIS:
+        return chain.GENESIS
+    vouched = AuditEntry.objects.filter(
+        resource_type=PURGE_RESOURCE, action=Action.DELETE, detail__last_purged_hash=first
+    ).exists()
+    return first if vouched else chain.GENESIS
+
+
+def verify_chain(anchor_point: anchor.Anchor | None = None) -> chain.ChainBreak | None:
+    """The first entry where the stored log disagrees with its hash chain (or with a signed anchor),
+    or None if intact."""
+    found = chain.verify(_entries(), start=_chain_start())
+    if found is not None or anchor_point is None:
+        return found
+    stored = AuditEntry.objects.filter(id=anchor_point.entry_id).values_list("hash", flat=True).first()
+    if stored is None:
+        last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
+        return chain.ChainBreak(
+            anchor_point.entry_id,
+            f"entry covered by the signed anchor is missing: the log ends at #{last} (truncated)",
+        )
+    if stored != anchor_point.hash:
+        return chain.ChainBreak(anchor_point.entry_id, "entry hash differs from the signed anchor")
+    return None
+
+
+def anchor_key() -> str:
+    return str(getattr(settings, "JIAYI_AUDIT_ANCHOR_KEY", "") or DEV_ANCHOR_KEY)
+
+
+def make_anchor(directory: Path) -> Path | None:
+    """Write a signed checkpoint of the newest entry into `directory`; None for an empty log."""
+    last = AuditEntry.objects.order_by("-id").first()
+    if last is None:
+        return None
+    created = _now()
+    point = anchor.Anchor(
+        entry_id=last.id,
+        hash=last.hash,
+        count=AuditEntry.objects.filter(id__lte=last.id).count(),
+        created_at=created.isoformat(timespec="seconds"),
+    )
+    name = f"audit-anchor-{created:%Y%m%dT%H%M%S}-{last.id}.json"
+    return anchor.write(point, anchor_key(), directory / name)
+
+
+class RetentionError(ValueError):
+    """A purge was asked to delete entries younger than the retention period."""
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    deleted: int
+    through_id: int | None
+
+
+def purge_before(before: datetime) -> PurgeResult:
+    """Delete the head of the log up to the last entry older than `before`.
+
+    Refuses a cut-off inside the retention period. The purge first appends a chained marker naming the
+    hash of the last entry it removes, so `verify` can still check the remaining log from its new head.
+    """
+    limit = _now() - timedelta(days=retention_days())
+    if before > limit:
+        raise RetentionError(
+            f"refusing to purge entries after {limit:%Y-%m-%d}: the audit log is kept {retention_days()} days"
+        )
+    with transaction.atomic():
+        _lock_chain()
+        last = AuditEntry.objects.filter(at__lt=before).order_by("-id").values_list("id", "hash").first()
+        if last is None:
+            return PurgeResult(deleted=0, through_id=None)
+        through_id, last_hash = last
+        record(
+            action=Action.DELETE,
+            resource_type=PURGE_RESOURCE,
+            purpose="retention purge",
+            detail={"purged_through_id": through_id, "last_purged_hash": last_hash},
+        )
+        with unlocked():
+            deleted, _ = AuditEntry.objects.filter(id__lte=through_id).delete()
+    return PurgeResult(deleted=deleted, through_id=through_id)

@@ -389,3 +389,61 @@ def patient_everything(resident: Resident, *, reveal_identifiers: bool = False) 
         "total": len(matches),
         "entry": [entry(r, "match") for r in matches] + [entry(r, "include") for r in includes],
     }
+
+
+def account_transactions(resident: Resident) -> list[Resource]:
+    """The resident's account as transaction Bundles that jiayi's own import accepts: one per source
+    system (named in `meta.source`, which the import reads as the sender), each with the Patient (all
+    identifiers revealed, so the receiver finds or registers the same person) and the Organizations and
+    Practitioners its entries point to. Moving an account to another jiayi reproduces it, identifiers
+    and provenance included.
+
+    65+ exam forms and school checks are not included: they travel as QuestionnaireResponses, which
+    the import does not accept (`patient_everything` exports them)."""
+    patient = patient_resource(resident, reveal_identifiers=True)
+    by_source: dict[str, list[tuple[Resource, set[int], set[int]]]] = {}
+
+    def add(entry: ClinicalEntry, resource: Resource, *staff: int | None) -> None:
+        by_source.setdefault(entry.source_system, []).append(
+            (resource, {entry.institution_id}, {pk for pk in staff if pk is not None})
+        )
+
+    for encounter in Encounter.objects.filter(resident=resident).order_by("start", "id"):
+        add(encounter, encounter_resource(encounter), encounter.practitioner_id)
+    for condition in Condition.objects.filter(resident=resident).order_by("onset_date", "id"):
+        add(condition, condition_resource(condition))
+    for observation in Observation.objects.filter(resident=resident).order_by("effective_at", "id"):
+        add(observation, observation_resource(observation))
+    for medication in Medication.objects.filter(resident=resident).order_by("authored_at", "id"):
+        add(medication, medication_resource(medication), medication.prescriber_id)
+
+    def entry(resource: Resource) -> Resource:
+        return {
+            "fullUrl": f"{systems.FHIR_BASE}/{resource['resourceType']}/{resource['id']}",
+            "resource": resource,
+            "request": {"method": "POST", "url": resource["resourceType"]},
+        }
+
+    bundles: list[Resource] = []
+    for source_system in sorted(by_source):
+        items = by_source[source_system]
+        institutions = set().union(*(i for _, i, _ in items))
+        staff = set().union(*(s for _, _, s in items))
+        resources = [
+            *(
+                organization_resource(i)
+                for i in Institution.objects.filter(pk__in=institutions).order_by("pk")
+            ),
+            *(practitioner_resource(s) for s in Staff.objects.filter(pk__in=staff).order_by("pk")),
+            patient,
+            *(resource for resource, _, _ in items),
+        ]
+        bundles.append(
+            {
+                "resourceType": "Bundle",
+                "type": "transaction",
+                "meta": {"source": source_system},
+                "entry": [entry(resource) for resource in resources],
+            }
+        )
+    return bundles

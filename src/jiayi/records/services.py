@@ -1,4 +1,4 @@
-"""Health-account state changes: importing FHIR R4 bundles.
+"""Health-account state changes: importing FHIR R4 bundles and bulk CSV feeds.
 
 A batch bundle keeps every good entry and reports each bad one (index, resource type, identifier,
 element, reason); each entry runs in its own savepoint so a failure leaves nothing of it behind. A
@@ -13,13 +13,16 @@ residential committee. Registry data of known residents is never changed by a fe
 
 from __future__ import annotations
 
+import csv
+import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from itertools import islice
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -27,7 +30,7 @@ from django.utils import timezone
 from jiayi import access
 from jiayi.audit.models import Action, Outcome
 from jiayi.audit.services import record
-from jiayi.records import fhir_in
+from jiayi.records import bulk, fhir_in
 from jiayi.records import fhir_systems as systems
 from jiayi.records.fhir_in import (
     ConditionIn,
@@ -42,10 +45,11 @@ from jiayi.records.fhir_in import (
     PractitionerIn,
     Ref,
 )
-from jiayi.records.models import ClinicalEntry, Condition, Encounter, Medication, Observation
+from jiayi.records.models import ClinicalEntry, Condition, ElderlyExam, Encounter, Medication, Observation
 from jiayi.registry import identity
 from jiayi.registry import services as registry
 from jiayi.registry.models import Institution, Place, Resident, Staff
+from jiayi.synth.writer import insert_rows
 
 E = TypeVar("E", bound=ClinicalEntry)
 
@@ -674,3 +678,320 @@ def _is_a(target: object, resource_type: str) -> bool:
     }
     kind = kinds.get(resource_type)
     return kind is None or isinstance(target, kind)
+
+
+# Bulk CSV feeds ---------------------------------------------------------------------------------------
+
+ROWS = "rows"  # each chunk commits its good rows; bad rows are reported and skipped
+FILE = "file"  # all or nothing: one bad row and the file writes nothing
+CSV_CHUNK_ROWS = 5_000
+CSV_ERRORS_KEPT = 1_000  # what a report can show; the count covers them all, memory stays constant
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.reason}"
+
+
+@dataclass(slots=True)
+class CsvOutcome:
+    kind: str
+    mode: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    committed: bool = True
+    errors: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    @property
+    def written(self) -> int:
+        """Entries stored or changed (none when a file-level import was rolled back)."""
+        return self.created + self.updated if self.committed else 0
+
+
+def do_import_csv(
+    kind: str,
+    lines: Iterable[str],
+    *,
+    actor: Any,
+    source_system: str,
+    mode: str = ROWS,
+    name: str = "",
+    now: datetime | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    chunk_rows: int = CSV_CHUNK_ROWS,
+) -> CsvOutcome:
+    """Import a CSV feed (layouts in docs/records-import.md) chunk by chunk, so memory does not grow
+    with the file. Each chunk resolves its residents, institutions and stored entries in a few queries
+    and writes with bulk inserts and updates; the same (source system, source_id) updates the stored
+    entry, and an unchanged row writes nothing. Every refused row is reported by line and column.
+
+    One audit entry per written chunk (its lines and counts): a feed of a million readings would
+    otherwise double the audit log, and the readings' own provenance already names their source."""
+    if kind not in bulk.KINDS:
+        raise ValueError(f"unknown CSV kind {kind!r}; use one of {', '.join(bulk.KINDS)}")
+    if mode not in (ROWS, FILE):
+        raise ValueError(f"unknown mode {mode!r}; use {ROWS} or {FILE}")
+    source_system = source_system.strip()
+    if not source_system or len(source_system) > SOURCE_SYSTEM_MAX_LENGTH:
+        raise ValueError(f"the source system must have 1–{SOURCE_SYSTEM_MAX_LENGTH} characters")
+    outcome = CsvOutcome(kind=kind, mode=mode)
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValueError("line 1: the file is empty; it needs a header row") from None
+    except csv.Error as exc:
+        raise ValueError(f"line 1: {exc}") from None
+    columns = bulk.check_header(kind, header)
+    feed = _CsvFeed(kind, actor, source_system, name, now or timezone.now())
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                _problem(outcome, RowProblem(reader.line_num, "-", f"unreadable CSV: {exc}"))
+                continue
+            if not any(cell.strip() for cell in values):
+                continue
+            if len(values) != len(columns):
+                reason = f"{len(values)} cells where the header has {len(columns)}"
+                _problem(outcome, RowProblem(reader.line_num, "-", reason))
+                continue
+            yield reader.line_num, dict(zip(columns, values, strict=True))
+
+    chunks = _chunked(rows(), chunk_rows)
+    if mode == FILE:
+        with transaction.atomic():
+            for chunk in chunks:
+                feed.write(chunk, outcome)
+                if on_progress:
+                    on_progress(len(chunk))
+            if outcome.failed:
+                transaction.set_rollback(True)
+                outcome.committed = False
+        if not outcome.committed:
+            # The chunks' audit entries went with the rollback; the refusal itself stays on record.
+            record(
+                actor=actor,
+                action=Action.CREATE,
+                resource_type=feed.model._meta.model_name or "",
+                outcome=Outcome.INVALID,
+                detail={
+                    "via": f"csv {kind}",
+                    "source_system": source_system,
+                    "file": name,
+                    "failed": outcome.failed,
+                    "rows": outcome.rows,
+                },
+            )
+    else:
+        for chunk in chunks:
+            with transaction.atomic():
+                feed.write(chunk, outcome)
+            if on_progress:
+                on_progress(len(chunk))
+    return outcome
+
+
+def _chunked(
+    rows: Iterator[tuple[int, dict[str, str]]], size: int
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def _problem(outcome: CsvOutcome, problem: RowProblem) -> None:
+    outcome.failed += 1
+    outcome.rows += 1
+    if len(outcome.errors) < CSV_ERRORS_KEPT:
+        outcome.errors.append(problem)
+
+
+def _column_value(value: Any) -> Any:
+    """A Python value as the bulk writer hands it to the database (what the ORM would store)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def _insert_new(model: type[ClinicalEntry], entries: list[Any]) -> None:
+    """Insert new, already validated entries with executemany (SQLite) or COPY (PostgreSQL): the ORM's
+    bulk_create spends most of a feed's time compiling SQL per field and row."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = (tuple(_column_value(getattr(entry, f.attname)) for f in fields) for entry in entries)
+    insert_rows(model, [f.column for f in fields], rows)
+
+
+class _CsvFeed:
+    """What one CSV import knows across chunks: the institutions and staff by code."""
+
+    def __init__(self, kind: str, actor: Any, source_system: str, name: str, now: datetime) -> None:
+        self.kind = kind
+        self.actor = actor
+        self.source_system = source_system
+        self.name = name
+        self.now = now
+        self.model: type[Observation] | type[ElderlyExam] = (
+            Observation if kind == bulk.READINGS else ElderlyExam
+        )
+        self.institutions: dict[str, int] = dict(Institution.objects.values_list("code", "id"))
+        self.staff: dict[str, int | None] = {}
+
+    def _parse(self, values: dict[str, str]) -> bulk.ReadingRow | bulk.ExamRow:
+        if self.kind == bulk.READINGS:
+            return bulk.parse_reading(values, self.now)
+        return bulk.parse_exam(values, self.now)
+
+    def _values(self, row: bulk.ReadingRow | bulk.ExamRow) -> dict[str, Any]:
+        if isinstance(row, bulk.ReadingRow):
+            return {
+                "code": row.code,
+                "value": row.value,
+                "unit": row.unit,
+                "original_value": row.original_value,
+                "original_unit": row.original_unit,
+                "effective_at": row.effective_at,
+                "method": row.method,
+            }
+        examiner = self.staff.get(row.examiner) if row.examiner else None
+        if row.examiner and examiner is None:
+            raise bulk.RowError("examiner", f"no staff member with code {row.examiner}")
+        return {"exam_date": row.exam_date, "examiner_id": examiner, **row.parts}
+
+    def _residents(self, keys: list[bulk.RowKey]) -> tuple[dict[str, int], dict[str, int]]:
+        citizen_ids = {k.citizen_id for k in keys if k.citizen_id}
+        numbers = {k.health_record_number for k in keys if k.health_record_number}
+        by_citizen_id = dict(
+            Resident.objects.filter(citizen_id__in=citizen_ids).values_list("citizen_id", "id")
+        )
+        by_number = dict(
+            Resident.objects.filter(health_record_number__in=numbers).values_list(
+                "health_record_number", "id"
+            )
+        )
+        return {str(k): v for k, v in by_citizen_id.items()}, {str(k): v for k, v in by_number.items()}
+
+    def write(self, chunk: list[tuple[int, dict[str, str]]], outcome: CsvOutcome) -> None:
+        parsed: list[tuple[int, bulk.ReadingRow | bulk.ExamRow]] = []
+        problems: list[RowProblem] = []
+        for line, cells in chunk:
+            try:
+                parsed.append((line, self._parse(cells)))
+            except bulk.RowError as exc:
+                problems.append(RowProblem(line, exc.column, exc.reason))
+        wanted = {row.examiner for _, row in parsed if isinstance(row, bulk.ExamRow) and row.examiner}
+        unknown = wanted - self.staff.keys()
+        if unknown:
+            found = dict(Staff.objects.filter(code__in=unknown).values_list("code", "id"))
+            self.staff.update({code: found.get(code) for code in unknown})
+        by_citizen_id, by_number = self._residents([row.key for _, row in parsed])
+        stored = {
+            entry.source_id: entry
+            for entry in self.model._default_manager.filter(
+                source_system=self.source_system, source_id__in={row.key.source_id for _, row in parsed}
+            )
+        }
+        creates: dict[str, Any] = {}
+        updates: dict[str, tuple[Any, set[str]]] = {}
+        for line, row in parsed:
+            try:
+                resident_id = self._resident(row.key, by_citizen_id, by_number)
+                institution_id = self.institutions.get(row.key.institution)
+                if institution_id is None:
+                    raise bulk.RowError("institution", f"no institution with code {row.key.institution}")
+                values: dict[str, Any] = {**self._values(row), "institution_id": institution_id}
+            except bulk.RowError as exc:
+                problems.append(RowProblem(line, exc.column, exc.reason))
+                continue
+            outcome.rows += 1
+            source_id = row.key.source_id
+            entry = stored.get(source_id)
+            if entry is None and source_id in creates:
+                entry = creates[source_id]  # the same identifier twice in a file: the later row wins
+            if entry is None:
+                creates[source_id] = self.model(
+                    resident_id=resident_id,
+                    source_system=self.source_system,
+                    source_id=source_id,
+                    received_at=self.now,
+                    **values,
+                )
+                outcome.created += 1
+                continue
+            if entry.resident_id != resident_id:
+                outcome.rows -= 1
+                reason = "this identifier already belongs to another resident's record"
+                problems.append(RowProblem(line, "source_id", reason))
+                continue
+            changed = {key for key, value in values.items() if getattr(entry, key) != value}
+            if not changed:
+                outcome.unchanged += 1
+                continue
+            for key in changed:
+                setattr(entry, key, values[key])
+            if source_id in creates:
+                # Still one new entry, now holding the later row's values.
+                outcome.updated += 1
+                continue
+            entry.received_at = self.now
+            previous = updates.get(source_id)
+            updates[source_id] = (entry, changed | (previous[1] if previous else set()))
+            if previous is None:
+                outcome.updated += 1
+        for problem in sorted(problems, key=lambda p: p.line):
+            _problem(outcome, problem)
+        if creates:
+            _insert_new(self.model, list(creates.values()))
+        if updates:
+            fields = sorted({name for _, names in updates.values() for name in names} | {"received_at"})
+            self.model._default_manager.bulk_update(
+                [entry for entry, _ in updates.values()], fields, batch_size=500
+            )
+        if creates or updates:
+            record(
+                actor=self.actor,
+                action=Action.CREATE if creates else Action.UPDATE,
+                resource_type=self.model._meta.model_name or "",
+                detail={
+                    "via": f"csv {self.kind}",
+                    "source_system": self.source_system,
+                    "file": self.name,
+                    "lines": [chunk[0][0], chunk[-1][0]],
+                    "created": len(creates),
+                    "updated": len(updates),
+                },
+            )
+
+    @staticmethod
+    def _resident(key: bulk.RowKey, by_citizen_id: dict[str, int], by_number: dict[str, int]) -> int:
+        if key.citizen_id:
+            found = by_citizen_id.get(key.citizen_id)
+            if found is None:
+                masked = identity.mask_citizen_id(key.citizen_id)
+                raise bulk.RowError("citizen_id", f"no resident with citizen ID {masked}")
+            return found
+        found = by_number.get(key.health_record_number)
+        if found is None:
+            raise bulk.RowError(
+                "health_record_number", f"no resident with health-record number {key.health_record_number}"
+            )
+        return found

@@ -20,7 +20,7 @@ from jiayi.audit.services import record
 from jiayi.registry import tokens
 from jiayi.registry.models import Institution, Resident, Staff, Team
 from jiayi.registry.schemas import FieldErrors, Message
-from jiayi.signing import services
+from jiayi.signing import fhir, services
 from jiayi.signing.models import Consent, Signing, SigningEvent
 from jiayi.signing.schemas import (
     ConsentIn,
@@ -471,3 +471,25 @@ def renew_signing(request: HttpRequest, signing_id: int, payload: RenewIn) -> An
     except (services.SigningStateError, services.SigningConflict) as exc:
         return Status(409, {"detail": str(exc)})
     return Status(201, _detail(new.pk))
+
+
+@router.get(
+    "/signings/{signing_id}/fhir",
+    response={200: dict[str, Any], 404: Message, **COMMON},
+    tags=[SIGNINGS],
+)
+def export_signing_fhir(request: HttpRequest, signing_id: int) -> Any:
+    """The signing as FHIR R4B: a collection Bundle of its EpisodeOfCare and CareTeam (docs/fhir.md)."""
+    if not access.signings_visible_to(request.user).filter(pk=signing_id).exists():
+        _record_denial(request, Action.EXPORT, "signing", signing_id)
+        return Status(404, NOT_FOUND)
+    signing = _with_relations(Signing.objects.all()).select_related("team").get(pk=signing_id)
+    record(
+        request=request,
+        action=Action.EXPORT,
+        resource_type="signing",
+        resource_id=signing.pk,
+        resident_id=signing.resident_id,
+        detail={"format": "fhir"},
+    )
+    return fhir.signing_bundle(signing)

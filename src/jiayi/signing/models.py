@@ -223,3 +223,41 @@ class SigningEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status} ({self.reason})"
+
+
+class ReminderStatus(models.TextChoices):
+    QUEUED = "queued", "待发送 Queued"
+    SENT = "sent", "已发送 Sent"
+    FAILED = "failed", "发送失败 Failed"
+
+
+class ReminderMessage(models.Model):
+    """A message to a resident waiting in the outbox (消息发件箱) until a gateway sends it.
+
+    One renewal reminder per signing and period: the unique constraint makes queuing idempotent even
+    when two runs overlap. The recipient's phone is looked up at sending time, so a number corrected
+    meanwhile is used and the outbox holds no copy of it.
+    """
+
+    signing = models.ForeignKey(Signing, on_delete=models.CASCADE, related_name="reminders")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=24, default="renewal")
+    period_ends_on = models.DateField(help_text="End of the signing period the reminder is about")
+    body = models.CharField(max_length=300)
+    status = models.CharField(max_length=8, choices=ReminderStatus.choices, default=ReminderStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["signing", "kind", "period_ends_on"], name="reminder_once_per_signing_period"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder #{self.pk} ({self.status})"

@@ -36,6 +36,8 @@ from jiayi.registry.models import (
 )
 from jiayi.synth import geography, people
 from jiayi.synth.config import SynthConfig, name_data, reference_data
+from jiayi.synth.histories import generate_histories
+from jiayi.synth.signings import generate_signings
 from jiayi.synth.writer import insert_rows, next_id, reset_sequence
 
 
@@ -618,6 +620,8 @@ def generate_district(
     residents: int | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
+    signings: bool = False,
+    histories: bool = False,
 ) -> SynthSummary:
     """Fill an empty database with a synthetic district, in one transaction (all or nothing)."""
     cfg = config or SynthConfig()
@@ -657,6 +661,14 @@ def generate_district(
             summary.residents, summary.households, summary.residential_points = _write_people(
                 cfg, structure, rng, reporter
             )
+        if signings:  # opt-in: the test fixtures' district stays unsigned so tests sign their own
+            with timer("signings"):
+                reporter.stage("signings", 1)
+                generate_signings(cfg, cfg.seed, cfg.as_of)
+                reporter.advance(1)
+        if histories:  # opt-in for the same reason: tests build the records they reason about
+            with timer("histories"):
+                generate_histories(cfg, progress=reporter)
     summary.committees = len(structure.committees)
     summary.sub_districts = len(structure.sub_districts)
     summary.institutions = len(institutions)

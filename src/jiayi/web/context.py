@@ -30,6 +30,10 @@ _NAV: tuple[tuple[str, str | Promise, str], ...] = (
     ("web:places", _("Places"), "master_data"),
     ("web:institutions", _("Institutions"), "master_data"),
     ("web:teams", _("Teams"), "master_data"),
+    ("surveillance:index", _("Early warning"), "surveillance"),
+    ("signing:panel", _("Signings"), "signing"),
+    ("records:me", _("My health record"), "own_health"),
+    ("audit:my_access_log", _("Who viewed my record"), "own_access_log"),
 )
 
 
@@ -38,6 +42,14 @@ def _allowed(user: Any, audience: str) -> bool:
         return access.can_list_residents(user)
     if audience == "master_data":
         return access.can_view_master_data(user)
+    if audience == "surveillance":
+        return access.can_view_surveillance(user)
+    if audience == "signing":
+        return access.can_open_signing_menu(user)
+    if audience == "own_health":
+        return access.own_health_account(user) is not None
+    if audience == "own_access_log":
+        return access.own_access_log(user) is not None
     return True
 
 

@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from jiayi.registry.demo import DEMO_PASSWORD, create_demo_accounts
 from jiayi.registry.management.progress import RichProgress
 from jiayi.registry.models import Resident
+from jiayi.surveillance.services import do_detect
+from jiayi.surveillance.synth import generate_sentinel_feed
 from jiayi.synth import SynthConfig, generate_district
 
 
@@ -34,9 +36,18 @@ class Command(BaseCommand):
                 summary = generate_district(
                     SynthConfig(residents=options["residents"], seed=options["seed"], as_of=date.today()),
                     progress=progress,
+                    signings=True,
+                    histories=True,
                 )
             self.stdout.write(
                 f"{summary.residents:,} residents, {summary.committees} committees, {summary.teams} teams."
+            )
+            # Sentinel counts with an outbreak ending today, so the CDC officer's page has alerts to work.
+            feed = generate_sentinel_feed(seed=options["seed"], end=date.today())
+            do_detect(date.today())
+            self.stdout.write(
+                f"Early-warning feed: {feed.units} reporting units, {feed.counts:,} daily counts, "
+                f"{len(feed.outbreaks)} injected outbreaks."
             )
         accounts = create_demo_accounts()
         self.stdout.write(self.style.SUCCESS(f"\nDemo accounts (password for all: {DEMO_PASSWORD})"))

@@ -25,6 +25,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--district", default="310105", help="GB/T 2260 district code (310105 or 310107)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+        parser.add_argument(
+            "--no-signings", action="store_true", help="leave every resident unsigned (registry only)"
+        )
+        parser.add_argument(
+            "--no-histories", action="store_true", help="generate no visits, diagnoses or measurements"
+        )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,9 +47,16 @@ class Command(BaseCommand):
         try:
             if progress is not None:
                 with progress:
-                    summary = generate_district(cfg, progress=progress)
+                    summary = generate_district(
+                        cfg,
+                        progress=progress,
+                        signings=not options["no_signings"],
+                        histories=not options["no_histories"],
+                    )
             else:
-                summary = generate_district(cfg)
+                summary = generate_district(
+                    cfg, signings=not options["no_signings"], histories=not options["no_histories"]
+                )
         except SynthError as error:
             raise CommandError(str(error)) from error
         data = {

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from jiayi.records import views
+
+app_name = "records"
+
+urlpatterns = [
+    path("records/<int:pk>/", views.account, name="account"),
+    path("records/<int:pk>/series.json", views.series, name="series"),
+    path("me/health/", views.me, name="me"),
+    path("me/health/series.json", views.my_series, name="my_series"),
+]
