@@ -6,13 +6,19 @@
 #   fonts-wqy-zenhei  a CJK font, so that screenshots and PDF reports show Chinese instead of boxes
 #   gettext           msgfmt, which `jiayi compilemessages` calls
 #   poppler-utils     pdftotext/pdftoppm, which the report tests use to read generated PDFs
+#   poppler-data      CJK encodings for poppler, so pdftotext reads Chinese text in PDFs
+#   postgresql-client pg_dump/pg_restore, which `jiayi backup`/`jiayi restore` call for PostgreSQL
+#   openjdk-17-jre-headless  only when java is absent: Apache Spark (the city-scale indicator engine)
 #   nodejs, npm       only when npm is absent: `npm ci` fetches the front-end libraries
 #
 # Safe to run on every `make install`: when everything is present it only asks dpkg and exits,
 # without touching the network. Extra package names may be given as arguments.
 set -euo pipefail
 
-packages=(chromium fonts-wqy-zenhei gettext poppler-utils)
+packages=(chromium fonts-wqy-zenhei gettext poppler-utils poppler-data postgresql-client)
+if ! command -v java >/dev/null 2>&1; then
+    packages+=(openjdk-17-jre-headless)
+fi
 if ! command -v npm >/dev/null 2>&1; then
     packages+=(nodejs npm)
 fi

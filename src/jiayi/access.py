@@ -10,9 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone as _timezone  # break-glass windows
 
+from jiayi.audit.models import BreakGlass  # break-glass access
+from jiayi.care.models import FollowUp  # health management
+from jiayi.feedback.models import Complaint  # health points, education, feedback
+from jiayi.points.models import CatalogueItem  # health points, education, feedback
+from jiayi.records.models import AccountAuthorisation, MatchReview, ResidentMerge  # health account
+from jiayi.referrals.models import Appointment, Referral, Slot  # referrals and appointments
 from jiayi.registry.choices import Relationship, Role
 from jiayi.registry.models import Account, Household, Institution, Place, Resident, Staff, Team
+from jiayi.reports.models import IssuedReport  # district reports
 from jiayi.signing.models import ServicePackage, Signing
 from jiayi.surveillance.models import Alert, ReportingUnit
 
@@ -345,15 +353,16 @@ def online_signing_resident(user: Any) -> Resident | None:
 
 def health_accounts_visible_to(user: Any) -> QuerySet[Resident]:
     """Residents whose health account (健康档案) the user may read: the clinical team's and the centre
-    manager's residents in scope, and a resident their own. Deny by default."""
+    manager's residents in scope (plus a clinician's unexpired break-glass grants), and a resident their
+    own. Deny by default."""
     account = account_of(user)
     if account is None:
         return Resident.objects.none()
     if account.role == Role.RESIDENT:
-        return residents_visible_to(user)
+        return residents_visible_to(user) | health_accounts_authorised_to(user)
     if account.role not in CLINICAL_ROLES:
         return Resident.objects.none()
-    return residents_visible_to(user)
+    return residents_visible_to(user) | break_glass_residents(user)
 
 
 def own_health_account(user: Any) -> Resident | None:
@@ -394,3 +403,514 @@ def can_open_signing_menu(user: Any) -> bool:
     if can_view_signing_pages(user):
         return True
     return online_signing_resident(user) is not None
+
+
+# Health points, health education, satisfaction and complaints ---------------------------------------------
+
+
+def residents_acting_for(user: Any) -> QuerySet[Resident]:
+    """Residents a resident user acts for: themself, and as head of the household, its members (the
+    authorised household member, as on the household page). Deny by default."""
+    account = account_of(user)
+    if account is None or account.role != Role.RESIDENT or account.resident is None:
+        return Resident.objects.none()
+    me = account.resident
+    if me.household_id is None or me.relationship != Relationship.HEAD:
+        return Resident.objects.filter(pk=me.pk)
+    return Resident.objects.filter(Q(pk=me.pk) | Q(household_id=me.household_id))
+
+
+def point_accounts_visible_to(user: Any) -> QuerySet[Resident]:
+    """Residents whose points balance and history the user may read: the resident and whom they act for;
+    the clinical team and the centre manager their residents in scope, to answer questions."""
+    if role_of(user) == Role.RESIDENT:
+        return residents_acting_for(user)
+    if role_of(user) in CLINICAL_ROLES:
+        return residents_visible_to(user)
+    return Resident.objects.none()
+
+
+def residents_redeemable_by(user: Any) -> QuerySet[Resident]:
+    """Points are spent by the resident or the household member acting for them, never by staff."""
+    return residents_acting_for(user)
+
+
+def can_manage_catalogue(user: Any) -> bool:
+    """The redemption catalogue is the centre manager's (their centre) and the administrator's (all)."""
+    return role_of(user) in (Role.CENTRE_MANAGER, Role.ADMINISTRATOR)
+
+
+def catalogue_items_managed_by(user: Any) -> QuerySet[CatalogueItem]:
+    account = account_of(user)
+    if account is None or not can_manage_catalogue(user):
+        return CatalogueItem.objects.none()
+    if account.role == Role.ADMINISTRATOR:
+        return CatalogueItem.objects.all()
+    centre = centre_of(account)
+    if centre is None:
+        return CatalogueItem.objects.none()
+    return CatalogueItem.objects.filter(centre=centre)
+
+
+def catalogue_offered_to(resident: Resident) -> QuerySet[CatalogueItem]:
+    """Items a resident may redeem: district-wide ones and those of the centre serving them."""
+    committee = resident.committee
+    centre_id = committee.responsible_centre_id if committee is not None else None
+    return CatalogueItem.objects.filter(Q(centre__isnull=True) | Q(centre_id=centre_id), active=True)
+
+
+def education_visible_to(user: Any) -> QuerySet[Resident]:
+    """Residents whose education recommendations and reads the user may see: as for points."""
+    return point_accounts_visible_to(user)
+
+
+def can_manage_education(user: Any) -> bool:
+    """The content library is kept by centre managers and administrators."""
+    return role_of(user) in (Role.CENTRE_MANAGER, Role.ADMINISTRATOR)
+
+
+def can_submit_feedback(user: Any) -> bool:
+    return residents_acting_for(user).exists()
+
+
+def can_manage_feedback(user: Any) -> bool:
+    """Complaints are handled, and survey scores read, by the centre manager of the centre concerned."""
+    return role_of(user) == Role.CENTRE_MANAGER
+
+
+def complaints_visible_to(user: Any) -> QuerySet[Complaint]:
+    """A centre manager their centre's complaints; a resident those about whom they act for."""
+    account = account_of(user)
+    if account is None:
+        return Complaint.objects.none()
+    if account.role == Role.RESIDENT:
+        return Complaint.objects.filter(resident__in=residents_acting_for(user))
+    if account.role != Role.CENTRE_MANAGER:
+        return Complaint.objects.none()
+    centre = centre_of(account)
+    if centre is None:
+        return Complaint.objects.none()
+    return Complaint.objects.filter(centre=centre)
+
+
+def survey_centres_visible_to(user: Any) -> QuerySet[Institution]:
+    """Centres whose satisfaction scores the user may read: their own for a manager, all for analysts."""
+    account = account_of(user)
+    if account is None:
+        return Institution.objects.none()
+    if account.role in (Role.DISTRICT_ANALYST, Role.ADMINISTRATOR):
+        return Institution.objects.filter(parent__isnull=True, survey_responses__isnull=False).distinct()
+    if account.role != Role.CENTRE_MANAGER:
+        return Institution.objects.none()
+    centre = centre_of(account)
+    return Institution.objects.filter(pk=centre.pk) if centre is not None else Institution.objects.none()
+
+
+# District planning (street health portrait, 15-minute access) ----------------------------------------------
+
+
+def can_view_planning(user: Any) -> bool:
+    """The health portrait and 15-minute access pages are for district analysts and centre managers:
+    aggregates only, small cells suppressed."""
+    return role_of(user) in (Role.DISTRICT_ANALYST, Role.CENTRE_MANAGER)
+
+
+def planning_committees_visible_to(user: Any) -> QuerySet[Place]:
+    """Committees whose aggregates the portrait shows: the whole district to an analyst, a centre
+    manager's own centre's committees. Deny by default."""
+    account = account_of(user)
+    committees = Place.objects.filter(level="committee")
+    if account is None:
+        return committees.none()
+    if account.role == Role.DISTRICT_ANALYST:
+        return committees
+    if account.role != Role.CENTRE_MANAGER:
+        return committees.none()
+    centre = centre_of(account)
+    return committees.filter(responsible_centre=centre) if centre is not None else committees.none()
+
+
+def can_plan_stations(user: Any) -> bool:
+    """Proposing new station sites is district planning: analysts and centre managers."""
+    return can_view_planning(user)
+
+
+# Health management (worklists, assessments, follow-ups, contacts, yearly reports) --------------------------
+
+
+def worklist_staff(user: Any) -> Staff | None:
+    """The staff member whose worklist the user opens: a family doctor's or team member's own, from
+    their signed panel. Other roles have no worklist."""
+    account = account_of(user)
+    if account is None or account.role not in (Role.FAMILY_DOCTOR, Role.TEAM_MEMBER):
+        return None
+    return account.staff
+
+
+def can_view_worklist(user: Any) -> bool:
+    return worklist_staff(user) is not None
+
+
+def care_residents_visible_to(user: Any) -> QuerySet[Resident]:
+    """Residents whose care record (assessments, follow-ups, contacts, plan) the user may read: the
+    clinical roles' residents whose health account they may read. Residents read theirs at /care/me/."""
+    if role_of(user) not in CLINICAL_ROLES:
+        return Resident.objects.none()
+    return health_accounts_visible_to(user)
+
+
+def care_residents_editable_by(user: Any) -> QuerySet[Resident]:
+    """Residents whose care the user may record: the family doctor's and team members' residents.
+    A centre manager reads but does not record clinical care."""
+    if role_of(user) not in (Role.FAMILY_DOCTOR, Role.TEAM_MEMBER):
+        return Resident.objects.none()
+    return residents_visible_to(user)
+
+
+def follow_ups_editable_by(user: Any) -> QuerySet[FollowUp]:
+    """Follow-ups the user may record, reschedule or remind: those of residents whose care they record."""
+    return FollowUp.objects.filter(resident__in=care_residents_editable_by(user))
+
+
+def own_care_resident(user: Any) -> Resident | None:
+    """The resident whose yearly reports a resident user reads at /care/me/: their own only."""
+    return own_health_account(user)
+
+
+def can_generate_report_batches(user: Any) -> bool:
+    """Yearly reports for a whole centre are started by its manager."""
+    account = account_of(user)
+    return account is not None and account.role == Role.CENTRE_MANAGER and centre_of(account) is not None
+
+
+# Referrals and appointments -------------------------------------------------------------------------------
+
+
+def _referral_desk_hospital(user: Any) -> Institution | None:
+    """The hospital a referral desk account works for."""
+    account = account_of(user)
+    if account is None or account.role != Role.REFERRAL_DESK:
+        return None
+    return account.institution
+
+
+def can_view_referral_pages(user: Any) -> bool:
+    """The referral pages: the clinical roles (their centre's referrals) and hospital referral desks."""
+    if role_of(user) in CLINICAL_ROLES:
+        return True
+    return _referral_desk_hospital(user) is not None
+
+
+def can_work_referral_desk(user: Any) -> bool:
+    return _referral_desk_hospital(user) is not None
+
+
+def referrals_visible_to(user: Any) -> QuerySet[Referral]:
+    """Referrals the user may read: a clinician's own residents' (within the centre), a centre manager's
+    centre's, a referral desk's hospital's once sent, a resident their own. Deny by default."""
+    account = account_of(user)
+    referrals = Referral.objects.all()
+    if account is None:
+        return referrals.none()
+    if account.role == Role.RESIDENT and account.resident_id is not None:
+        return referrals.filter(resident=account.resident_id)
+    if account.role in (Role.FAMILY_DOCTOR, Role.TEAM_MEMBER):
+        return referrals.filter(centre=centre_of(account), resident__in=residents_visible_to(user))
+    if account.role == Role.CENTRE_MANAGER:
+        centre = centre_of(account)
+        return referrals.filter(centre=centre) if centre is not None else referrals.none()
+    hospital = _referral_desk_hospital(user)
+    if hospital is not None:
+        return referrals.filter(hospital=hospital).exclude(status="draft")
+    return referrals.none()
+
+
+def can_refer(user: Any) -> bool:
+    """Up-referrals are written and sent by family doctors."""
+    account = account_of(user)
+    return account is not None and account.role == Role.FAMILY_DOCTOR and account.staff_id is not None
+
+
+def residents_referable_by(user: Any) -> QuerySet[Resident]:
+    """Residents a family doctor may refer and book reserved slots for: their own signed panel."""
+    account = account_of(user)
+    if not can_refer(user) or account is None:
+        return Resident.objects.none()
+    panel = Signing.objects.filter(family_doctor=account.staff_id, status="active").values("resident")
+    return residents_visible_to(user).filter(pk__in=panel)
+
+
+def referrals_sendable_by(user: Any) -> QuerySet[Referral]:
+    """Up-referrals a family doctor may edit, send or withdraw: their own."""
+    account = account_of(user)
+    if not can_refer(user) or account is None:
+        return Referral.objects.none()
+    return referrals_visible_to(user).filter(family_doctor=account.staff_id, direction="up")
+
+
+def referrals_handled_by_desk(user: Any) -> QuerySet[Referral]:
+    """Up-referrals a referral desk accepts, schedules, sees and returns: its hospital's sent ones."""
+    if not can_work_referral_desk(user):
+        return Referral.objects.none()
+    return referrals_visible_to(user).filter(direction="up")
+
+
+def down_referrals_acceptable_by(user: Any) -> QuerySet[Referral]:
+    """Down-referrals the community accepts: the clinical roles' visible ones."""
+    if role_of(user) not in CLINICAL_ROLES:
+        return Referral.objects.none()
+    return referrals_visible_to(user).filter(direction="down")
+
+
+def slots_visible_to(user: Any) -> QuerySet[Slot]:
+    """Slots the user may see: family doctors both pools, a referral desk its hospital's, everyone else
+    with an account the public pool only, so a reserved slot never shows as free to the public."""
+    account = account_of(user)
+    slots = Slot.objects.all()
+    if account is None:
+        return slots.none()
+    if account.role == Role.FAMILY_DOCTOR:
+        return slots
+    hospital = _referral_desk_hospital(user)
+    if hospital is not None:
+        return slots.filter(hospital=hospital)
+    return slots.filter(pool="public")
+
+
+def residents_bookable_by(user: Any) -> QuerySet[Resident]:
+    """Whom the user may book a slot for: a resident themselves, a family doctor their visible residents
+    (reserved slots only for their signed panel, a booking rule the services enforce)."""
+    account = account_of(user)
+    if account is None:
+        return Resident.objects.none()
+    if account.role == Role.RESIDENT:
+        return residents_visible_to(user)
+    if account.role == Role.FAMILY_DOCTOR:
+        return residents_visible_to(user)
+    return Resident.objects.none()
+
+
+def appointments_visible_to(user: Any) -> QuerySet[Appointment]:
+    """Appointments the user may read and cancel: a resident's own, those a family doctor booked, a
+    referral desk's hospital's, a centre manager's centre residents'."""
+    account = account_of(user)
+    appointments = Appointment.objects.all()
+    if account is None:
+        return appointments.none()
+    if account.role == Role.RESIDENT and account.resident_id is not None:
+        return appointments.filter(resident=account.resident_id)
+    if account.role == Role.FAMILY_DOCTOR:
+        return appointments.filter(family_doctor=account.staff_id, resident__in=residents_visible_to(user))
+    if account.role == Role.CENTRE_MANAGER:
+        return appointments.filter(resident__in=residents_visible_to(user))
+    hospital = _referral_desk_hospital(user)
+    if hospital is not None:
+        return appointments.filter(slot__hospital=hospital)
+    return appointments.none()
+
+
+def can_open_engagement_menu(user: Any) -> bool:
+    """The "Points and education" menu: a resident's points, advice and feedback; the catalogue, library
+    and complaints for those who keep them."""
+    return (
+        can_manage_catalogue(user)
+        or can_manage_education(user)
+        or can_manage_feedback(user)
+        or residents_acting_for(user).exists()
+    )
+
+
+def complaints_handled_by(user: Any) -> QuerySet[Complaint]:
+    """Complaints the user may open on the handling pages and move on: the centre manager's."""
+    if not can_manage_feedback(user):
+        return Complaint.objects.none()
+    return complaints_visible_to(user)
+
+
+# Indicators ---------------------------------------------------------------------------------------------
+
+INDICATOR_ROLES = frozenset(
+    {
+        Role.FAMILY_DOCTOR,
+        Role.TEAM_MEMBER,
+        Role.CENTRE_MANAGER,
+        Role.CDC_OFFICER,
+        Role.DISTRICT_ANALYST,
+        Role.ADMINISTRATOR,
+    }
+)
+
+
+def can_view_indicators(user: Any) -> bool:
+    """The indicator boards: staff who answer for figures or analyse them; not desks or residents."""
+    return role_of(user) in INDICATOR_ROLES
+
+
+def indicator_units_visible_to(user: Any, level: str) -> set[int] | None:
+    """The units of a level whose figures the user may see (None: all of them). District and street
+    figures are public to every indicator role; a clinician sees their own centre, teams and self, a
+    centre manager their centre's teams and doctors; analysts, CDC officers and administrators all."""
+    account = account_of(user)
+    if account is None or account.role not in INDICATOR_ROLES:
+        return set()
+    if level in ("district", "street"):
+        return None
+    if account.role in (Role.DISTRICT_ANALYST, Role.CDC_OFFICER, Role.ADMINISTRATOR):
+        return None
+    centre = centre_of(account)
+    if level == "centre":
+        return {centre.pk} if centre is not None else set()
+    if account.role == Role.CENTRE_MANAGER:
+        if centre is None:
+            return set()
+        if level == "team":
+            return set(Team.objects.filter(centre=centre).values_list("pk", flat=True))
+        return set(
+            Staff.objects.filter(Q(institution=centre) | Q(institution__parent=centre)).values_list(
+                "pk", flat=True
+            )
+        )
+    if level == "team":
+        return set(teams_of_staff(account).values_list("pk", flat=True))
+    return {account.staff_id} if account.staff_id is not None else set()
+
+
+def can_list_indicator_residents(user: Any) -> bool:
+    """Who may open the residents behind a figure (masked, and only those they may read anyway):
+    the clinical roles. Analysts and CDC officers see counts only."""
+    return role_of(user) in CLINICAL_ROLES
+
+
+# District reports and evaluation ----------------------------------------------------------------------
+
+REPORT_ROLES = frozenset({Role.DISTRICT_ANALYST, Role.CENTRE_MANAGER})
+
+
+def can_issue_reports(user: Any) -> bool:
+    """The annual reports and quarterly briefings: the health commission's analysts for the district, a
+    centre's manager for their centre. They hold aggregates only."""
+    return role_of(user) in REPORT_ROLES
+
+
+def report_scopes_of(user: Any) -> list[tuple[str, int, str]]:
+    """(level, id, name) of what the user may report on: every district for an analyst, their own centre
+    (and its district, for the comparison of centres) for a centre manager."""
+    account = account_of(user)
+    if account is None or account.role not in REPORT_ROLES:
+        return []
+    if account.role == Role.DISTRICT_ANALYST:
+        return [("district", p.pk, p.name) for p in Place.objects.filter(level="district").order_by("name")]
+    centre = centre_of(account)
+    if centre is None:
+        return []
+    scopes = [("centre", centre.pk, centre.name)]
+    district = Place.objects.filter(level="district", children=centre.place).first()
+    if district is not None:
+        scopes.insert(0, ("district", district.pk, district.name))
+    return scopes
+
+
+def issued_reports_visible_to(user: Any) -> QuerySet[IssuedReport]:
+    """Reports on a scope the user may report on: an analyst never sees a centre's own report."""
+    scopes = report_scopes_of(user)
+    if not scopes:
+        return IssuedReport.objects.none()
+    condition = Q()
+    for level, unit_id, _name in scopes:
+        condition |= Q(scope_level=level, scope_id=unit_id)
+    return IssuedReport.objects.filter(condition)
+
+
+# Break-glass (紧急访问) -----------------------------------------------------------------------------------
+
+BREAK_GLASS_ROLES = frozenset({Role.FAMILY_DOCTOR, Role.TEAM_MEMBER})
+
+
+def can_break_glass(user: Any) -> bool:
+    """Clinicians may open a record outside their panel with a stated reason; never a superuser, whose
+    account is for running the system, not for treating residents."""
+    if getattr(user, "is_superuser", False):
+        return False
+    return role_of(user) in BREAK_GLASS_ROLES
+
+
+def break_glass_residents(user: Any) -> QuerySet[Resident]:
+    """Residents whose health account the user opened by break-glass and whose window is still open."""
+    if not can_break_glass(user):
+        return Resident.objects.none()
+    active = BreakGlass.objects.filter(user=user, expires_at__gt=_timezone.now())
+    return Resident.objects.filter(pk__in=active.values("resident_id"))
+
+
+def break_glass_reviewable_by(user: Any) -> QuerySet[BreakGlass]:
+    """Break-glass accesses a centre manager reviews: those to residents of the manager's centre."""
+    if role_of(user) != Role.CENTRE_MANAGER:
+        return BreakGlass.objects.none()
+    return BreakGlass.objects.filter(resident__in=residents_visible_to(user))
+
+
+def can_review_break_glass(user: Any) -> bool:
+    return role_of(user) == Role.CENTRE_MANAGER
+
+
+def can_open_break_glass_page(user: Any) -> bool:
+    """The break-glass page: clinicians open records there, the centre manager reviews them."""
+    return can_break_glass(user) or can_review_break_glass(user)
+
+
+# Identity matching: the review queue and merges of duplicate residents -----------------------------------
+
+
+def can_review_matches(user: Any) -> bool:
+    """Possible duplicates are settled by administrators (all of them) and centre managers (those
+    involving their centre's residents)."""
+    if not getattr(user, "is_active", False):
+        return False
+    return role_of(user) in (Role.ADMINISTRATOR, Role.CENTRE_MANAGER) or bool(
+        getattr(user, "is_superuser", False)
+    )
+
+
+def match_reviews_visible_to(user: Any) -> QuerySet[MatchReview]:
+    """Reviews a user may see and decide: all for an administrator, those whose candidate resident a
+    centre manager serves. Deny by default."""
+    if not can_review_matches(user):
+        return MatchReview.objects.none()
+    if role_of(user) == Role.CENTRE_MANAGER:
+        return MatchReview.objects.filter(candidate__in=residents_visible_to(user))
+    return MatchReview.objects.all()
+
+
+def merges_visible_to(user: Any) -> QuerySet[ResidentMerge]:
+    """Merges a user may see and undo: all for an administrator, into a centre manager's residents."""
+    if not can_review_matches(user):
+        return ResidentMerge.objects.none()
+    if role_of(user) == Role.CENTRE_MANAGER:
+        return ResidentMerge.objects.filter(survivor__in=residents_visible_to(user))
+    return ResidentMerge.objects.all()
+
+
+# Second factor ----------------------------------------------------------------------------------------
+
+
+def can_use_second_factor(user: Any) -> bool:
+    """Staff set up a TOTP second factor; residents sign in with their password only."""
+    return role_of(user) in STAFF_ROLES or bool(getattr(user, "is_superuser", False))
+
+
+# Health-account authorisation: a household member acting for a resident --------------------------------
+
+
+def health_accounts_authorised_to(user: Any) -> QuerySet[Resident]:
+    """Residents who authorised this resident user, a member of their household, to read their health
+    account: grants not revoked, not expired, and only while both still share the household."""
+    account = account_of(user)
+    if account is None or account.role != Role.RESIDENT or account.resident_id is None:
+        return Resident.objects.none()
+    grants = AccountAuthorisation.objects.filter(
+        member_id=account.resident_id,
+        revoked_at__isnull=True,
+        expires_on__gte=_timezone.localdate(),
+    ).values("resident_id")
+    household = Resident.objects.filter(pk=account.resident_id).values("household_id")
+    return Resident.objects.filter(pk__in=grants, household_id__in=household)

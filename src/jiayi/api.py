@@ -9,8 +9,18 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
+from jiayi.education.api import OPENAPI_TAGS as EDUCATION_TAGS
+from jiayi.education.api import router as education_router
+from jiayi.feedback.api import OPENAPI_TAGS as FEEDBACK_TAGS
+from jiayi.feedback.api import router as feedback_router
+from jiayi.planning.api import OPENAPI_TAGS as PLANNING_TAGS
+from jiayi.planning.api import router as planning_router
+from jiayi.points.api import OPENAPI_TAGS as POINTS_TAGS
+from jiayi.points.api import router as points_router
 from jiayi.records.api import OPENAPI_TAGS as RECORDS_TAGS
 from jiayi.records.api import router as records_router
+from jiayi.referrals.api import OPENAPI_TAGS as REFERRALS_TAGS
+from jiayi.referrals.api import router as referrals_router
 from jiayi.registry.api import OPENAPI_TAGS as REGISTRY_TAGS
 from jiayi.registry.api import router as registry_router
 from jiayi.signing.api import OPENAPI_TAGS as SIGNING_TAGS
@@ -23,7 +33,19 @@ api = NinjaAPI(
     version="1",
     description="家医 jiayi: registry, health accounts, signing, care, referrals, indicators, surveillance.",
     urls_namespace="api",
-    openapi_extra={"tags": [*REGISTRY_TAGS, *SIGNING_TAGS, *RECORDS_TAGS, *SURVEILLANCE_TAGS]},
+    openapi_extra={
+        "tags": [
+            *REGISTRY_TAGS,
+            *SIGNING_TAGS,
+            *RECORDS_TAGS,
+            *SURVEILLANCE_TAGS,
+            *PLANNING_TAGS,
+            *REFERRALS_TAGS,
+            *POINTS_TAGS,
+            *EDUCATION_TAGS,
+            *FEEDBACK_TAGS,
+        ]
+    },
 )
 
 # Where a parameter came from; the field a client should fix is what follows it.
@@ -65,3 +87,8 @@ api.add_router("/registry/", registry_router)
 api.add_router("/signing/", signing_router)
 api.add_router("/fhir/", records_router)
 api.add_router("/surveillance/", surveillance_router)
+api.add_router("/planning/", planning_router)
+api.add_router("/referrals/", referrals_router)
+api.add_router("/points/", points_router)
+api.add_router("/education/", education_router)
+api.add_router("/feedback/", feedback_router)

@@ -51,11 +51,22 @@ INSTALLED_APPS = [
     "ninja",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
+    "django_tasks_rq",
     "jiayi.audit",
     "jiayi.registry",
     "jiayi.records",
     "jiayi.signing",
     "jiayi.surveillance",
+    "jiayi.care",
+    "jiayi.points",
+    "jiayi.education",
+    "jiayi.feedback",
+    "jiayi.planning",
+    "jiayi.referrals",
+    "jiayi.indicators",
+    "jiayi.reports",
+    "jiayi.accounts",
     "jiayi.web",
 ]
 
@@ -68,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "jiayi.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "jiayi.web.middleware.NoStoreForPersonalDataMiddleware",
@@ -181,9 +193,20 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Background tasks: the database-backed worker (`jiayi db_worker`) is the embedded default; production
+# runs them on Redis through RQ (`JIAYI_TASKS_BACKEND=redis`, workers: `jiayi rqworker default`).
+TASK_BACKENDS = {
+    "db": "django_tasks_db.backend.DatabaseBackend",
+    "redis": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+REDIS_URL = env("JIAYI_REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+_tasks_backend = env("JIAYI_TASKS_BACKEND", "db")
 TASKS = {
     "default": {
-        "BACKEND": env("JIAYI_TASKS_BACKEND", "django_tasks_db.backend.DatabaseBackend"),
+        "BACKEND": TASK_BACKENDS.get(_tasks_backend, _tasks_backend),
+        "QUEUES": ["default"],
     }
 }
 
@@ -198,3 +221,18 @@ LOGGING: dict[str, Any] = {
 JIAYI_DEMO_RESIDENTS = env_int("JIAYI_DEMO_RESIDENTS", 20_000)
 # Personal-data pages are never cached by browsers or proxies.
 JIAYI_NO_STORE_PREFIXES = ("/residents", "/households", "/api/", "/me")
+
+# Service rules a district configures (the seeds' figures are the defaults).
+# Share of a regional centre's expert slots reserved for family doctors: 10% in Putuo, 20% in Changning.
+JIAYI_RESERVED_SLOT_SHARE = env("JIAYI_RESERVED_SLOT_SHARE", "0.10")
+# Reserved slots still free this many hours before they start go back to the public pool.
+JIAYI_RESERVED_RELEASE_HOURS = env_int("JIAYI_RESERVED_RELEASE_HOURS", 48)
+JIAYI_SLOT_HOLD_MINUTES = env_int("JIAYI_SLOT_HOLD_MINUTES", 10)
+# Residents 65+ count as controlled below 150/90 instead of 140/90 (an operational choice of the spec).
+JIAYI_ELDERLY_BP_TARGET_150 = env_bool("JIAYI_ELDERLY_BP_TARGET_150", default=True)
+# Walking speed for the 15-minute access analysis (comfortable speed of people aged 60–79).
+PLANNING_WALKING_SPEED_KMH = float(env("JIAYI_WALKING_SPEED_KMH", "4.5"))
+# Roles that must sign in with a second factor (TOTP), comma-separated, e.g. "administrator,centre_manager".
+JIAYI_2FA_REQUIRED_ROLES = tuple(r.strip() for r in env("JIAYI_2FA_REQUIRED_ROLES").split(",") if r.strip())
+# How long a break-glass access to a record outside one's scope lasts.
+JIAYI_BREAK_GLASS_HOURS = env_int("JIAYI_BREAK_GLASS_HOURS", 4)

@@ -318,6 +318,24 @@ def test_it_renews_through_the_api(
     assert post(doctor, f"{URL}/signings/{own_signing.pk}/renew").status_code == 409
 
 
+def test_it_switches_doctor_within_the_period_through_the_api(
+    doctor: Client, own_signing: Signing, second_gp: Staff
+) -> None:
+    url = f"{URL}/signings/{own_signing.pk}/switch-doctor"
+    missing = post(doctor, url, {"family_doctor_id": second_gp.pk, "reason": ""})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["field"] == "reason"
+
+    response = post(doctor, url, {"family_doctor_id": second_gp.pk, "reason": "居民申请更换"})
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["previous_id"], body["family_doctor"]["id"]) == (own_signing.pk, second_gp.pk)
+    own_signing.refresh_from_db()
+    assert own_signing.status == SigningStatus.TRANSFERRED
+    assert post(doctor, url, {"family_doctor_id": second_gp.pk, "reason": "again"}).status_code == 409
+
+
 def test_it_refuses_renewal_before_the_window(doctor: Client, own_signing: Signing) -> None:
     response = post(doctor, f"{URL}/signings/{own_signing.pk}/renew")
 

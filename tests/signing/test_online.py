@@ -11,7 +11,7 @@ from jiayi.registry.choices import InstitutionKind
 from jiayi.registry.models import Institution, Resident, Staff
 from jiayi.signing.choices import ConsentKind, SigningChannel, SigningStatus
 from jiayi.signing.consent import SENSITIVE_INFORMATION, SIGNING_AGREEMENT
-from jiayi.signing.models import Consent, ServicePackage, Signing
+from jiayi.signing.models import Consent, ReminderMessage, ServicePackage, Signing
 
 from .helpers import english_client_for
 
@@ -125,6 +125,21 @@ def test_it_lets_the_team_confirm_the_online_signing(
     doctor.post(f"/signing/{signing.pk}/confirm/")
     signing.refresh_from_db()
     assert signing.status == SigningStatus.ACTIVE
+
+
+def test_it_shows_the_resident_why_the_team_declined(
+    resident_user: Client, own_resident: Resident, packages_now: list[ServicePackage], personas: Any
+) -> None:
+    doctor_staff: Staff = personas.doctor.account.staff
+    resident_user.post("/signing/online/", _body(doctor_staff, packages_now[0]))
+    signing = Signing.objects.get(resident=own_resident)
+    english_client_for(personas.doctor).post(f"/signing/{signing.pk}/decline/", {"reason": "名额已满"})
+
+    page = resident_user.get("/signing/online/").content.decode()
+
+    assert 'data-notice="declined"' in page
+    assert "名额已满" in page
+    assert ReminderMessage.objects.filter(signing=signing, kind="declined").count() == 1
 
 
 def test_it_keeps_online_signing_to_residents(personas: Any) -> None:

@@ -180,6 +180,44 @@ def test_it_terminates_renews_and_switches_doctor(
     assert moved.events.get().note == "居民要求更换"
 
 
+def test_it_switches_doctor_within_the_period_from_the_signing_page(
+    doctor: Client,
+    resident_in_scope: Resident,
+    doctor_staff: Staff,
+    package_now: ServicePackage,
+    second_gp: Staff,
+) -> None:
+    own_signing = _signed(resident_in_scope, doctor_staff, package_now)
+    page = doctor.get(f"/signing/{own_signing.pk}/")
+    assert 'data-action="switch-now"' in page.content.decode()
+
+    no_reason = doctor.post(f"/signing/{own_signing.pk}/switch_now/", {"family_doctor": second_gp.pk}, **HTMX)
+    switched = doctor.post(
+        f"/signing/{own_signing.pk}/switch_now/",
+        {"family_doctor": second_gp.pk, "reason": "居民申请期内更换"},
+        **HTMX,
+    )
+
+    assert no_reason.status_code == 422
+    assert switched.status_code == 204
+    moved = Signing.objects.get(previous=own_signing)
+    assert switched["HX-Redirect"] == f"/signing/{moved.pk}/"
+    assert (moved.family_doctor, moved.ends_on) == (second_gp, own_signing.ends_on)
+
+
+def test_it_links_the_resident_page_to_counter_signing_then_to_the_signing(
+    doctor: Client, resident_in_scope: Resident, doctor_staff: Staff, package_now: ServicePackage
+) -> None:
+    before = doctor.get(f"/residents/{resident_in_scope.pk}/").content.decode()
+    assert f'href="/signing/counter/{resident_in_scope.pk}/"' in before
+
+    signing = _signed(resident_in_scope, doctor_staff, package_now)
+    after = doctor.get(f"/residents/{resident_in_scope.pk}/").content.decode()
+
+    assert 'data-link="counter-sign"' not in after
+    assert f'href="/signing/{signing.pk}/"' in after
+
+
 def test_it_shows_the_manager_load_per_doctor_and_coverage(
     manager: Client,
     residents_in_scope: list[Resident],

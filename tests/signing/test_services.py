@@ -14,7 +14,7 @@ from jiayi.registry.choices import Relationship
 from jiayi.registry.models import Institution, Place, Resident, Staff
 from jiayi.signing import services
 from jiayi.signing.choices import ChangeReason, ConsentKind, PackageKind, SigningChannel, SigningStatus
-from jiayi.signing.models import ServicePackage, Signing, SigningEvent
+from jiayi.signing.models import ReminderMessage, ServicePackage, Signing, SigningEvent
 from jiayi.signing.services import (
     ConsentRequired,
     SigningConflict,
@@ -461,6 +461,49 @@ def test_it_switches_doctor_at_renewal_only_with_a_reason(
     assert new.team.lead == second_gp
     assert events_of(new) == [("", SigningStatus.ACTIVE, ChangeReason.DOCTOR_SWITCH)]
     assert new.events.get().note == "离家更近"
+
+
+def test_it_switches_doctor_within_the_period_keeping_package_and_end(
+    personas: Any, active: Signing, second_gp: Staff
+) -> None:
+    with pytest.raises(SigningValidationError) as caught:
+        services.do_switch_doctor(personas.doctor, active, second_gp, "  ", today=date(2026, 7, 1))
+    assert fields_of(caught.value) == {"reason"}
+    with pytest.raises(SigningValidationError) as caught:
+        services.do_switch_doctor(personas.doctor, active, active.family_doctor, "x", today=date(2026, 7, 1))
+    assert fields_of(caught.value) == {"family_doctor"}
+
+    new = services.do_switch_doctor(
+        personas.doctor, active, second_gp, "搬家后离该医生更近", today=date(2026, 7, 1)
+    )
+
+    active.refresh_from_db()
+    assert active.status == SigningStatus.TRANSFERRED
+    assert (new.family_doctor, new.team.lead, new.previous) == (second_gp, second_gp, active)
+    # Same contract: the period, package and consent carry over; only the doctor changes.
+    assert (new.starts_on, new.ends_on, new.package, new.consent) == (
+        date(2026, 7, 1),
+        active.ends_on,
+        active.package,
+        active.consent,
+    )
+    assert events_of(new) == [("", SigningStatus.ACTIVE, ChangeReason.MID_PERIOD_SWITCH)]
+    assert "搬家后离该医生更近" in active.events.latest("id").note
+    # Switching again from the old signing is refused: it is no longer active.
+    with pytest.raises(SigningStateError):
+        services.do_switch_doctor(personas.doctor, active, second_gp, "again", today=date(2026, 7, 2))
+
+
+def test_it_tells_the_resident_why_a_signing_was_declined(
+    resident_in_scope: Resident, doctor_staff: Staff, package: ServicePackage
+) -> None:
+    pending = sign(resident_in_scope, doctor_staff, package)
+    declined = services.do_decline_signing(None, pending, "不在服务区域")
+
+    message = ReminderMessage.objects.get(signing=declined)
+    assert (message.kind, message.resident_id) == ("declined", resident_in_scope.pk)
+    assert "未通过" in message.body
+    assert "不在服务区域" in message.body
 
 
 def test_it_renews_a_lapsed_signing_from_today(active: Signing, district: Place) -> None:

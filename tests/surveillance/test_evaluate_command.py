@@ -34,7 +34,8 @@ def test_it_prints_metrics_per_detector_and_rule_and_writes_csv_and_charts(tmp_p
     matched = pd.read_csv(tmp_path / "matched_fpr.csv", index_col=0)
     assert list(matched.columns) == ["tuned_fpr", "fpr", "specificity", "sensitivity", "pod", "median_delay"]
     assert (matched.tuned_fpr <= 0.01).all()
-    assert len(matched) == 10  # six detectors and four rules
+    assert len(matched) == 11  # six detectors and five rules
+    assert "improved Farrington evidence over 2 periods" in matched.index
     pod = pd.read_csv(tmp_path / "pod_by_k.csv", index_col=0)
     assert list(pod.columns) == ["3.0", "8.0"]
     assert (tmp_path / "pod_by_k.png").read_bytes()[:4] == b"\x89PNG"

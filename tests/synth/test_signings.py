@@ -11,7 +11,13 @@ from jiayi.registry.models import Resident
 from jiayi.signing.choices import OPEN_STATUSES, ChangeReason, SigningStatus
 from jiayi.signing.models import Consent, ReminderMessage, ServicePackage, Signing, SigningEvent
 from jiayi.synth import SynthConfig, generate_district
-from jiayi.synth.signings import ELDERLY_SHARE, KEY_SHARE, OVERALL_SHARE, generate_signings
+from jiayi.synth.signings import (
+    CHRONIC_SHARE,
+    ELDERLY_SHARE,
+    KEY_SHARE,
+    OVERALL_SHARE,
+    generate_signings,
+)
 
 from .test_district import _wipe
 
@@ -53,6 +59,28 @@ def test_it_signs_the_configured_shares_at_20k() -> None:
     pool = Resident.objects.filter(is_resident=True, date_of_death__isnull=True)
     signed = pool.filter(signings__status__in=OPEN_STATUSES).distinct().count()
     assert signed / pool.count() == pytest.approx(coverage["overall"], abs=1e-9)
+
+
+def test_it_signs_chronic_patients_more_often_when_histories_exist() -> None:
+    ReminderMessage.objects.all().delete()
+    SigningEvent.objects.all().delete()
+    Signing.objects.update(previous=None)
+    Signing.objects.all().delete()
+    Consent.objects.all().delete()
+    ServicePackage.objects.all().delete()
+    _wipe()
+    cfg = SynthConfig(residents=10_000, seed=3, as_of=AS_OF)
+    summary = generate_district(cfg, signings=True, histories=True)
+    # Histories are written before signings so the signing step can see who is a chronic patient.
+    assert list(summary.seconds).index("histories") < list(summary.seconds).index("signings")
+    pool = Resident.objects.filter(is_resident=True, date_of_death__isnull=True)
+    signed = pool.filter(signings__status__in=OPEN_STATUSES)
+    # Adults under 65 (born after AS_OF minus 65 years) with hypertension on record.
+    chronic = pool.filter(birth_date__gt=date(1961, 1, 1), conditions__code__startswith="I10").distinct()
+    chronic_share = signed.filter(pk__in=chronic).distinct().count() / chronic.count()
+    assert chronic_share == pytest.approx(CHRONIC_SHARE, abs=0.05)
+    # The overall target still holds: other adults make up the rest.
+    assert signed.distinct().count() / pool.count() == pytest.approx(OVERALL_SHARE, abs=TOLERANCE)
 
 
 def test_it_keeps_one_open_signing_per_resident_and_a_consistent_history() -> None:

@@ -20,6 +20,8 @@ class Action(models.TextChoices):
     LOGIN_FAILED = "login_failed", "登录失败 Failed login"
     LOCKOUT = "lockout", "锁定 Lockout"
     GENERATE = "generate", "生成 Generate"
+    BREAK_GLASS = "break_glass", "紧急访问 Break-glass"
+    REVIEW = "review", "复核 Review"
 
 
 class Outcome(models.TextChoices):
@@ -71,3 +73,33 @@ class AuditEntry(models.Model):
             "ip": self.ip,
             "detail": self.detail,
         }
+
+
+class Review(models.TextChoices):
+    PENDING = "pending", "待复核 Pending"
+    APPROVED = "approved", "已认可 Approved"
+    FLAGGED = "flagged", "已标记 Flagged"
+
+
+class BreakGlass(models.Model):
+    """A clinician's time-boxed access (紧急访问) to one resident's health account outside their scope,
+    with the reason they gave; the resident's centre manager reviews every one."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey("registry.Resident", on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    review = models.CharField(max_length=8, choices=Review.choices, default=Review.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["user", "expires_at"]), models.Index(fields=["review", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"break-glass #{self.pk} by {self.user_id} on resident {self.resident_id}"

@@ -58,6 +58,7 @@ ENCOUNTER_CLASSES: dict[str, EncounterType] = {
 # Statuses saying "this did not happen": storing them would put wrong facts in the account, and
 # withdrawing an earlier entry is not something this import does.
 WITHDRAWN_STATUSES = frozenset({"entered-in-error", "cancelled"})
+_OBSERVATION_CODES = frozenset(ObservationCode.values)  # `.values` builds a new list on every access
 SUPPLY_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30}
 
 
@@ -542,7 +543,7 @@ def _observation_code(concept: Any, path: str) -> str:
     for coding in _codings(concept):
         if coding.get("system") in {systems.LOINC, systems.LOCAL_OBSERVATION_SYSTEM}:
             code = _str(coding.get("code"))
-            if code in ObservationCode.values or code in systems.BLOOD_PRESSURE_PANELS:
+            if code in _OBSERVATION_CODES or code in systems.BLOOD_PRESSURE_PANELS:
                 return code
     codes = ", ".join(f"{c.get('system')}|{c.get('code')}" for c in _codings(concept)) or "none"
     raise EntryError(path, f"no observation code jiayi records (LOINC) among: {codes}")

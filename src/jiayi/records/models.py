@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -210,3 +211,98 @@ class SchoolHealthCheck(ClinicalEntry):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.check_date}"
+
+
+# Identity matching ------------------------------------------------------------------------------------
+
+
+class PatientLink(models.Model):
+    """A sender's identifier for a person (system|value) linked to a resident by identity matching or a
+    review decision, so later records naming that identifier find the same resident."""
+
+    system = models.CharField(max_length=200)
+    value = models.CharField(max_length=64)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="patient_links")
+    source_system = models.CharField(max_length=64)
+    score = models.FloatField(help_text="The match score that linked it (1 for a reviewer's decision)")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "value"], name="records_patientlink_unique_identifier")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "待审核 Pending"
+    LINKED = "linked", "已合并 Linked"
+    DISTINCT = "distinct", "不同的人 Different people"
+
+
+class MatchReview(models.Model):
+    """A possible match (疑似重复) for a person to decide: an incoming record was kept as a provisional
+    person because it resembles a resident without being certain. Linking merges the provisional person
+    into the candidate; "different people" keeps both."""
+
+    provisional = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    parts = models.JSONField(default=dict, help_text="Element → points, see records.matching")
+    source_system = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-score", "id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"review #{self.pk} ({self.status})"
+
+
+class ResidentMerge(models.Model):
+    """Merging a duplicate resident into a survivor (合并档案): every record moved is listed, so the
+    merge can be undone exactly (拆分)."""
+
+    survivor = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    duplicate = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    moved = models.JSONField(default=list, help_text="[[model, id], ...] of the records moved")
+    merged_at = models.DateTimeField()
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"merge #{self.pk}"
+
+
+class AccountAuthorisation(models.Model):
+    """A resident's authorisation (授权) for a member of their household to read their health account
+    on their behalf, until `expires_on` (inclusive) or until revoked."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="account_grants")
+    member = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="account_grants_received")
+    granted_at = models.DateTimeField()
+    expires_on = models.DateField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        indexes = [models.Index(fields=["member", "expires_on"])]
+
+    def __str__(self) -> str:
+        return f"authorisation #{self.pk}"

@@ -23,14 +23,14 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from jiayi import access
 from jiayi.audit.models import Action, Outcome
-from jiayi.audit.services import record
-from jiayi.records import bulk, fhir_in
+from jiayi.audit.services import Event, record, record_many
+from jiayi.records import bulk, fhir_in, linkage, matching
 from jiayi.records import fhir_systems as systems
 from jiayi.records.fhir_in import (
     ConditionIn,
@@ -45,7 +45,17 @@ from jiayi.records.fhir_in import (
     PractitionerIn,
     Ref,
 )
-from jiayi.records.models import ClinicalEntry, Condition, ElderlyExam, Encounter, Medication, Observation
+from jiayi.records.matching import Person
+from jiayi.records.models import (
+    ClinicalEntry,
+    Condition,
+    ElderlyExam,
+    Encounter,
+    Medication,
+    Observation,
+    PatientLink,
+)
+from jiayi.records.signals import entries_written
 from jiayi.registry import identity
 from jiayi.registry import services as registry
 from jiayi.registry.models import Institution, Place, Resident, Staff
@@ -60,6 +70,8 @@ MATCHED = "matched"  # a Patient, Organization or Practitioner found in the regi
 ERROR = "error"
 NOT_APPLIED = "not_applied"  # a good entry of a transaction rolled back because another failed
 SOURCE_SYSTEM_MAX_LENGTH = 64
+# Entries of one type looked up and written together: a bundle of 1,000 readings is one chunk.
+CHUNK_ENTRIES = 1_000
 
 
 @dataclass(slots=True)
@@ -244,31 +256,290 @@ class _Importer:
         self.staff: dict[str, Staff | None] = {}
         self.resident_ids: dict[tuple[str, str], int | None] = {}
         self.resident_cache: dict[int, Resident] = {}
+        self.encounters: dict[str, Encounter | None] = {}
+        # Stored entries by (model, source id), None for "not stored": filled a chunk at a time.
+        self.stored: dict[tuple[type[ClinicalEntry], str], ClinicalEntry | None] = {}
+        self.stage = _Stage()
 
     # Driving ------------------------------------------------------------------------------------------
 
     def run(self, entries: list[Any]) -> list[EntryOutcome]:
+        """Read every entry, then apply them type by type (what others point to first), a chunk at a
+        time: look up in bulk what the chunk refers to, check each entry (a refused one stages nothing),
+        then write the chunk's good entries and their audit entries with bulk statements."""
         outcomes: dict[int, EntryOutcome] = {}
-        parsed: list[ParsedEntry] = []
+        groups: dict[str, list[ParsedEntry]] = {name: [] for name in fhir_in.ACCEPTED_TYPES}
         for index, entry in enumerate(entries):
             try:
-                parsed.append(fhir_in.parse_entry(index, entry, self.now))
+                parsed = fhir_in.parse_entry(index, entry, self.now)
             except ParsedEntryError as exc:
                 self._fail(exc.parsed)
                 outcomes[index] = self._outcome(exc.parsed, ERROR, exc.error)
-        order = {name: rank for rank, name in enumerate(fhir_in.ACCEPTED_TYPES)}
-        for entry in sorted(parsed, key=lambda p: (order[p.resource_type], p.index)):
+            else:
+                groups[parsed.resource_type].append(parsed)
+        for resource_type in fhir_in.ACCEPTED_TYPES:
+            group = groups[resource_type]
+            for start in range(0, len(group), CHUNK_ENTRIES):
+                chunk = group[start : start + CHUNK_ENTRIES]
+                self._prefetch(chunk)
+                if resource_type == "Patient":
+                    # Registering a resident goes through the registry's own service, one at a time.
+                    self._run_each(chunk, outcomes)
+                else:
+                    self._run_chunk(chunk, outcomes)
+        return [outcomes[index] for index in sorted(outcomes)]
+
+    def _run_chunk(self, chunk: list[ParsedEntry], outcomes: dict[int, EntryOutcome]) -> None:
+        done: list[tuple[ParsedEntry, str, object]] = []
+        self.stage = _Stage()
+        for entry in chunk:
             try:
-                with transaction.atomic():
-                    status, obj = self._apply(entry)
+                status, obj = self._apply(entry)
             except EntryError as exc:
+                self.stage.discard()
                 self._fail(entry)
                 outcomes[entry.index] = self._outcome(entry, ERROR, exc)
             else:
-                for key in entry.keys:
-                    self.local[key] = obj
-                outcomes[entry.index] = self._outcome(entry, status)
-        return [outcomes[index] for index in sorted(outcomes)]
+                self.stage.keep()
+                done.append((entry, status, obj))
+        try:
+            with transaction.atomic():
+                self._write(self.stage)
+        except IntegrityError:
+            # Another import stored one of these identifiers since the chunk looked them up: redo the
+            # chunk entry by entry, each in its own savepoint, against what is stored now.
+            self._forget([entry for entry, _, _ in done])
+            self._run_each([entry for entry, _, _ in done], outcomes)
+            return
+        for entry, status, obj in done:
+            for key in entry.keys:
+                self.local[key] = obj
+            outcomes[entry.index] = self._outcome(entry, status)
+
+    def _run_each(self, entries: list[ParsedEntry], outcomes: dict[int, EntryOutcome]) -> None:
+        for entry in entries:
+            for attempt in range(2):
+                self.stage = _Stage()
+                try:
+                    with transaction.atomic():
+                        status, obj = self._apply(entry)
+                        self.stage.keep()
+                        self._write(self.stage)
+                except EntryError as exc:
+                    self._fail(entry)
+                    outcomes[entry.index] = self._outcome(entry, ERROR, exc)
+                except IntegrityError:
+                    # Lost a race for the same identifier: the stored row wins, and this entry becomes
+                    # an update of it on the second attempt.
+                    self._forget([entry])
+                    if attempt == 0:
+                        continue
+                    self._fail(entry)
+                    error = EntryError(
+                        f"{entry.resource_type}.identifier", "the database refused to store it"
+                    )
+                    outcomes[entry.index] = self._outcome(entry, ERROR, error)
+                else:
+                    for key in entry.keys:
+                        self.local[key] = obj
+                    outcomes[entry.index] = self._outcome(entry, status)
+                break
+
+    def _write(self, stage: _Stage) -> None:
+        """Insert, update and audit what the stage holds; pks are set on the new objects."""
+        by_model: dict[type[ClinicalEntry], list[ClinicalEntry]] = {}
+        for obj in stage.creates:
+            by_model.setdefault(type(obj), []).append(obj)
+        for model, new in by_model.items():
+            _insert_new(model, new)
+            # The fast insert returns no ids; the unique (source system, identifier) finds them.
+            ids = dict(
+                model._default_manager.filter(
+                    source_system=self.source_system, source_id__in=[obj.source_id for obj in new]
+                ).values_list("source_id", "pk")
+            )
+            for obj in new:
+                obj.pk = ids[obj.source_id]
+                obj._state.adding = False
+                obj._state.db = connection.alias
+        changed: dict[type[ClinicalEntry], tuple[dict[int, ClinicalEntry], set[str]]] = {}
+        for obj, names in stage.updates.values():
+            if obj.pk is None:
+                continue  # created in this stage: inserted with its latest values
+            rows, fields = changed.setdefault(type(obj), ({}, set()))
+            rows[obj.pk] = obj
+            fields.update(names)
+        for model, (rows, fields) in changed.items():
+            model._default_manager.bulk_update(
+                list(rows.values()), [*sorted(fields), "received_at"], batch_size=500
+            )
+        # The bulk statements send no post_save; what must react to stored entries hears of each chunk.
+        for created in (True, False):
+            written: dict[type[ClinicalEntry], dict[int, ClinicalEntry]] = {}
+            for action, obj, _ in stage.events:
+                if (action == Action.CREATE) is created:
+                    written.setdefault(type(obj), {})[id(obj)] = obj
+            for model, objs in written.items():
+                if entries_written.has_listeners(model):
+                    entries_written.send(sender=model, instances=list(objs.values()), created=created)
+        record_many(
+            [
+                Event(
+                    action=action,
+                    resource_type=obj._meta.model_name or "",
+                    resource_id=obj.pk,
+                    resident_id=obj.resident_id,
+                    detail={
+                        "via": f"fhir {self.bundle_type}",
+                        "source_system": self.source_system,
+                        "source_id": obj.source_id,
+                        "fields": fields,
+                    },
+                )
+                for action, obj, fields in stage.events
+            ],
+            request=self.request,
+            actor=self.actor,
+        )
+
+    def _forget(self, entries: list[ParsedEntry]) -> None:
+        """Drop what the cache knows of these entries' stored rows, so they are looked up again."""
+        for model, source_id in self._stored_keys(entries):
+            self.stored.pop((model, source_id), None)
+
+    # Bulk look-ups --------------------------------------------------------------------------------------
+
+    def _stored_keys(self, entries: list[ParsedEntry]) -> list[tuple[type[ClinicalEntry], str]]:
+        keys: list[tuple[type[ClinicalEntry], str]] = []
+        for entry in entries:
+            data = entry.data
+            if isinstance(data, ObservationIn):
+                keys.extend(
+                    (Observation, f"{entry.source_id}#{v.code}" if data.is_panel else entry.source_id)
+                    for v in data.values
+                )
+            elif isinstance(data, EncounterIn):
+                keys.append((Encounter, entry.source_id))
+            elif isinstance(data, ConditionIn):
+                keys.append((Condition, entry.source_id))
+            elif isinstance(data, MedicationIn):
+                keys.append((Medication, entry.source_id))
+        return keys
+
+    def _prefetch(self, chunk: list[ParsedEntry]) -> None:
+        """Look up in a few queries what a chunk's entries name: residents (and whether the importer may
+        write for them), institutions, staff, referenced encounters and the entries already stored."""
+        refs: list[Ref] = []
+        patient_keys: list[tuple[str, str]] = []
+        institution_codes: set[str] = set()
+        staff_codes: set[str] = set()
+        for entry in chunk:
+            data = entry.data
+            if isinstance(data, OrganizationIn):
+                institution_codes.update(data.codes)
+            elif isinstance(data, PractitionerIn):
+                staff_codes.update(data.codes)
+            elif isinstance(data, PatientIn):
+                patient_keys.extend(_patient_lookups(data))
+            for name in ("subject", "encounter", "performer", "provider", "practitioner"):
+                ref = getattr(data, name, None)
+                if isinstance(ref, Ref) and not isinstance(self.local.get(ref.reference), Model):
+                    refs.append(ref)
+        encounter_ids: set[str] = set()
+        for ref in refs:
+            if ref.identifier is not None:
+                system, value = ref.identifier
+                if system == systems.INSTITUTION_SYSTEM:
+                    institution_codes.add(value)
+                elif system == systems.STAFF_SYSTEM:
+                    staff_codes.add(value)
+                elif ref.field.endswith(".encounter") or ref.field.endswith(".context"):
+                    encounter_ids.add(f"{system}|{value}" if system else value)
+                else:
+                    patient_keys.append((system, value))
+            elif ref.reference.startswith("Encounter/"):
+                encounter_ids.add(ref.reference.removeprefix("Encounter/"))
+        self._load_residents(patient_keys)
+        self._load_codes(institution_codes, staff_codes)
+        wanted = encounter_ids - self.encounters.keys()
+        if wanted:
+            found = {
+                e.source_id: e
+                for e in Encounter.objects.filter(source_system=self.source_system, source_id__in=wanted)
+            }
+            self.encounters.update({source_id: found.get(source_id) for source_id in wanted})
+        by_model: dict[type[ClinicalEntry], set[str]] = {}
+        for model, source_id in self._stored_keys(chunk):
+            if (model, source_id) not in self.stored:
+                by_model.setdefault(model, set()).add(source_id)
+        for model, source_ids in by_model.items():
+            rows = model._default_manager.filter(source_system=self.source_system, source_id__in=source_ids)
+            found_rows = {row.source_id: row for row in rows}
+            for source_id in source_ids:
+                self.stored[(model, source_id)] = found_rows.get(source_id)
+
+    def _load_residents(self, keys: list[tuple[str, str]]) -> None:
+        wanted = {key for key in keys if key not in self.resident_ids}
+        if wanted:
+            alt_kinds = {uri: kind for kind, uri in systems.ALT_ID_SYSTEMS.items()}
+            citizen = {
+                v: identity.normalise_citizen_id(v) for s, v in wanted if s == systems.CITIZEN_ID_SYSTEM
+            }
+            numbers = {v for s, v in wanted if s == systems.HEALTH_RECORD_SYSTEM}
+            alts = {(alt_kinds[s], v.upper()) for s, v in wanted if s in alt_kinds}
+            found: list[Resident] = []
+            # Only what matching needs: a feed of readings loads a thousand residents per chunk.
+            loaded = Resident.objects.only(
+                "id", "citizen_id", "health_record_number", "alt_id_type", "alt_id_number", "merged_into_id"
+            )
+            if citizen:
+                found += loaded.filter(citizen_id__in=set(citizen.values()))
+            if numbers:
+                found += loaded.filter(health_record_number__in=numbers)
+            for kind in {kind for kind, _ in alts}:
+                numbers_of_kind = {number for k, number in alts if k == kind}
+                found += loaded.filter(alt_id_type=kind, alt_id_number__in=numbers_of_kind)
+            by_citizen = {r.citizen_id: r for r in found if r.citizen_id}
+            by_number = {r.health_record_number: r for r in found if r.health_record_number}
+            by_alt = {(r.alt_id_type, r.alt_id_number): r for r in found if r.alt_id_number}
+            linked = {
+                (system, value): resident_id
+                for system, value, resident_id in PatientLink.objects.filter(
+                    value__in={value for _, value in wanted}
+                ).values_list("system", "value", "resident_id")
+            }
+            for system, value in wanted:
+                resident: Resident | None = None
+                if system == systems.CITIZEN_ID_SYSTEM:
+                    resident = by_citizen.get(citizen[value])
+                elif system == systems.HEALTH_RECORD_SYSTEM:
+                    resident = by_number.get(value)
+                elif system in alt_kinds:
+                    resident = by_alt.get((alt_kinds[system], value.upper()))
+                if resident is None and (system, value) in linked:
+                    resident = loaded.filter(pk=linked[(system, value)]).first()
+                if resident is not None and resident.merged_into_id is not None:
+                    # A merged-away duplicate: its records live on the resident it was merged into.
+                    resident = loaded.filter(pk=linkage.follow_merges(resident.pk)).first()
+                self.resident_ids[(system, value)] = resident.pk if resident is not None else None
+                if resident is not None:
+                    self.resident_cache.setdefault(resident.pk, resident)
+        if self.residents is not None:
+            unknown = {pk for pk in self.resident_cache if pk not in self.in_scope}
+            if unknown:
+                allowed = set(self.residents.filter(pk__in=unknown).values_list("pk", flat=True))
+                allowed |= self._own_provisional(unknown - allowed)
+                self.in_scope.update({pk: pk in allowed for pk in unknown})
+
+    def _load_codes(self, institution_codes: set[str], staff_codes: set[str]) -> None:
+        wanted = institution_codes - self.institutions.keys()
+        if wanted:
+            found = {i.code: i for i in Institution.objects.filter(code__in=wanted)}
+            self.institutions.update({code: found.get(code) for code in wanted})
+        wanted = staff_codes - self.staff.keys()
+        if wanted:
+            staff = {m.code: m for m in Staff.objects.select_related("institution").filter(code__in=wanted)}
+            self.staff.update({code: staff.get(code) for code in wanted})
 
     def _fail(self, entry: ParsedEntry) -> None:
         for key in entry.keys:
@@ -359,15 +630,16 @@ class _Importer:
 
     def _institution(
         self, path: str, producer: Institution | Staff | None, encounter: Encounter | None
-    ) -> Institution:
+    ) -> int:
+        """The id of the institution that produced an entry."""
         if isinstance(producer, Institution):
-            return producer
+            return producer.pk
         if isinstance(producer, Staff):
-            return producer.institution
+            return producer.institution_id
         if encounter is not None:
-            return encounter.institution
+            return encounter.institution_id
         if self.default_institution is not None:
-            return self.default_institution
+            return self.default_institution.pk
         raise EntryError(
             path, "the institution that produced this entry is unknown: reference an Organization"
         )
@@ -376,28 +648,31 @@ class _Importer:
         if self.residents is None:
             return True
         if resident.pk not in self.in_scope:
-            self.in_scope[resident.pk] = self.residents.filter(pk=resident.pk).exists()
+            self.in_scope[resident.pk] = self.residents.filter(pk=resident.pk).exists() or bool(
+                self._own_provisional({resident.pk})
+            )
         return self.in_scope[resident.pk]
+
+    def _own_provisional(self, ids: set[int]) -> set[int]:
+        """Provisional persons without a committee that this source system's records created: no one's
+        scope holds them until they are registered or merged, yet the sender's later records about the
+        same person belong with them."""
+        return set(
+            Resident.objects.filter(
+                pk__in=ids,
+                provisional=True,
+                committee__isnull=True,
+                merged_into__isnull=True,
+                patient_links__source_system=self.source_system,
+            ).values_list("pk", flat=True)
+        )
 
     def _resident_by_identifier(self, system: str, value: str) -> Resident | None:
         key = (system, value)
         if key not in self.resident_ids:
-            found = self._find_resident(system, value)
-            self.resident_ids[key] = found.pk if found is not None else None
-            if found is not None:
-                self.resident_cache[found.pk] = found
+            self._load_residents([key])
         pk = self.resident_ids[key]
         return self.resident_cache[pk] if pk is not None else None
-
-    def _find_resident(self, system: str, value: str) -> Resident | None:
-        if system == systems.CITIZEN_ID_SYSTEM:
-            return Resident.objects.filter(citizen_id=identity.normalise_citizen_id(value)).first()
-        if system == systems.HEALTH_RECORD_SYSTEM:
-            return Resident.objects.filter(health_record_number=value).first()
-        for kind, uri in systems.ALT_ID_SYSTEMS.items():
-            if system == uri:
-                return Resident.objects.filter(alt_id_type=kind, alt_id_number=value.upper()).first()
-        return None
 
     def _patient(self, ref: Ref | None, resource_type: str) -> Resident:
         if ref is None:
@@ -422,30 +697,25 @@ class _Importer:
             encounter = target
         elif ref.identifier is not None:
             system, value = ref.identifier
-            source_id = f"{system}|{value}" if system else value
-            encounter = Encounter.objects.filter(
-                source_system=self.source_system, source_id=source_id
-            ).first()
+            encounter = self._stored_encounter(f"{system}|{value}" if system else value)
         elif ref.reference.startswith("Encounter/"):
             # An encounter sent earlier without an identifier is stored under its logical id.
-            logical_id = ref.reference.removeprefix("Encounter/")
-            encounter = Encounter.objects.filter(
-                source_system=self.source_system, source_id=logical_id
-            ).first()
+            encounter = self._stored_encounter(ref.reference.removeprefix("Encounter/"))
         if encounter is None or encounter.resident_id != resident.pk:
             raise EntryError(ref.field, f"no encounter of this patient found for {ref.describe()}")
         return encounter
 
+    def _stored_encounter(self, source_id: str) -> Encounter | None:
+        if source_id not in self.encounters:
+            self.encounters[source_id] = Encounter.objects.filter(
+                source_system=self.source_system, source_id=source_id
+            ).first()
+        return self.encounters[source_id]
+
     # Patients -----------------------------------------------------------------------------------------
 
     def _patient_entry(self, data: PatientIn) -> tuple[str, Resident]:
-        lookups: list[tuple[str, str]] = []
-        if data.citizen_id:
-            lookups.append((systems.CITIZEN_ID_SYSTEM, data.citizen_id))
-        if data.health_record_number:
-            lookups.append((systems.HEALTH_RECORD_SYSTEM, data.health_record_number))
-        if data.alt_id is not None:
-            lookups.append((systems.ALT_ID_SYSTEMS[data.alt_id[0]], data.alt_id[1]))
+        lookups = _patient_lookups(data)
         for system, value in lookups:
             resident = self._resident_by_identifier(system, value)
             if resident is None:
@@ -454,13 +724,82 @@ class _Importer:
                 break
             return MATCHED, resident
         else:
-            created = self._register(data)
+            if data.citizen_id is None:
+                status, found = self._match(data, lookups)
+            else:
+                status, found = CREATED, self._register(data)
             # The lookups above remembered "nobody"; later entries naming these identifiers mean them.
             for key in lookups:
-                self.resident_ids[key] = created.pk
-            self.resident_cache[created.pk] = created
-            return CREATED, created
+                self.resident_ids[key] = found.pk
+            self.resident_cache[found.pk] = found
+            self.in_scope[found.pk] = True
+            return status, found
         raise EntryError("Patient.identifier", "no resident you may record for has this identifier")
+
+    def _match(self, data: PatientIn, lookups: list[tuple[str, str]]) -> tuple[str, Resident]:
+        """A patient without a citizen ID whose identifiers are unknown: linked to the resident it
+        matches with certainty, else kept as a provisional person, queued for review when some resident
+        resembles it (thresholds in records.matching)."""
+        required = (("Patient.name", bool(data.name)), ("Patient.birthDate", data.birth_date is not None))
+        for path, present in required:
+            if not present:
+                raise EntryError(
+                    path, "a patient without a citizen ID is matched on name, birth date, sex and phone"
+                )
+        assert data.birth_date is not None
+        person = Person(data.name, data.birth_date, data.sex, data.phone)
+        scope = self.residents if self.residents is not None else Resident.objects.all()
+        found = linkage.best_candidate(person, scope)
+        decision = found[1].decision if found is not None else matching.PROVISIONAL
+        if found is not None and decision == matching.LINK:
+            resident = Resident.objects.get(pk=found[0])
+            linkage.link_identifiers(
+                resident, lookups, source_system=self.source_system, score=found[1].total, now=self.now
+            )
+            record(
+                request=self.request,
+                actor=self.actor,
+                action=Action.UPDATE,
+                resource_type="patient_link",
+                resource_id=resident.pk,
+                resident_id=resident.pk,
+                detail={
+                    "score": found[1].total,
+                    "source_system": self.source_system,
+                    "systems": [system for system, _ in lookups],
+                },
+            )
+            return MATCHED, resident
+        committee: Place | None = None
+        if data.committee_code:
+            allowed = self.committees if self.committees is not None else Place.objects.all()
+            committee = allowed.filter(code=data.committee_code).first()
+            if committee is None:
+                raise EntryError(
+                    "Patient.extension", f"no residential committee with code {data.committee_code}"
+                )
+        provisional = linkage.create_provisional(
+            actor=self.actor,
+            name=data.name,
+            birth_date=data.birth_date,
+            sex=data.sex,
+            phone=data.phone,
+            health_record_number=data.health_record_number,
+            alt_id=data.alt_id,
+            committee=committee,
+            source_system=self.source_system,
+            identifiers=lookups,
+            request=self.request,
+        )
+        if found is not None and decision == matching.REVIEW_QUEUE:
+            linkage.open_review(
+                provisional=provisional,
+                candidate_id=found[0],
+                found=found[1],
+                source_system=self.source_system,
+                now=self.now,
+            )
+        return CREATED, provisional
 
     def _register(self, data: PatientIn) -> Resident:
         if not data.committee_code:
@@ -594,66 +933,108 @@ class _Importer:
         model: type[E],
         source_id: str,
         resident: Resident,
-        institution: Institution,
+        institution_id: int,
         values: dict[str, Any],
     ) -> tuple[str, E]:
-        """Create the entry, or update the stored one with the same identifier; nothing (not even an
-        audit entry) when nothing changed."""
-        values = {**values, "institution_id": institution.pk}
-        existing = model._default_manager.filter(
-            source_system=self.source_system, source_id=source_id
-        ).first()
+        """Stage the entry's creation, or the update of the stored one with the same identifier; nothing
+        (not even an audit entry) when nothing changed. `_write` stores what was staged."""
+        values = {**values, "institution_id": institution_id}
+        key = (model, source_id)
+        if key not in self.stored:
+            self.stored[key] = model._default_manager.filter(
+                source_system=self.source_system, source_id=source_id
+            ).first()
+        existing = self.stage.pending(key, self.stored[key])
         if existing is None:
-            try:
-                with transaction.atomic():
-                    created = model._default_manager.create(
-                        resident=resident,
-                        source_system=self.source_system,
-                        source_id=source_id,
-                        received_at=self.now,
-                        **values,
-                    )
-            except IntegrityError:
-                # The same entry arrived concurrently and won the insert: the unique constraint kept
-                # one row, and this import becomes an update of it.
-                existing = model._default_manager.filter(
-                    source_system=self.source_system, source_id=source_id
-                ).first()
-                if existing is None:
-                    raise
-            else:
-                self._audit(Action.CREATE, created, sorted(values))
-                return CREATED, created
+            created = model(
+                resident=resident,
+                source_system=self.source_system,
+                source_id=source_id,
+                received_at=self.now,
+                **values,
+            )
+            self.stage.create(key, created, sorted(values))
+            return CREATED, created
         if existing.resident_id != resident.pk:
             raise EntryError(
                 f"{model.__name__}.identifier",
                 "this identifier already belongs to another patient's record",
             )
-        changed = [name for name, value in values.items() if getattr(existing, name) != value]
+        current = self.stage.current(existing)
+        changed = [
+            name for name, value in values.items() if current.get(name, getattr(existing, name)) != value
+        ]
         if not changed:
-            return UNCHANGED, existing
-        for name in changed:
-            setattr(existing, name, values[name])
-        existing.received_at = self.now
-        existing.save(update_fields=[*changed, "received_at"])
-        self._audit(Action.UPDATE, existing, changed)
-        return UPDATED, existing
+            return UNCHANGED, existing  # type: ignore[return-value]
+        self.stage.update(existing, {name: values[name] for name in changed}, self.now)
+        return UPDATED, existing  # type: ignore[return-value]
 
-    def _audit(self, action: Action, entry: ClinicalEntry, fields: list[str]) -> None:
-        record(
-            request=self.request,
-            actor=self.actor,
-            action=action,
-            resource_type=entry._meta.model_name or "",
-            resource_id=entry.pk,
-            resident_id=entry.resident_id,
-            detail={
-                "via": f"fhir {self.bundle_type}",
-                "source_system": self.source_system,
-                "source_id": entry.source_id,
-                "fields": fields,
-            },
-        )
+
+class _Stage:
+    """The writes of a chunk, held back until the whole chunk is checked. Each entry's writes are
+    first held on their own (`open`) and join the chunk only when the entry is accepted (`keep`), so a
+    refused entry leaves nothing behind, not even a change to an object the chunk already holds."""
+
+    def __init__(self) -> None:
+        self.creates: list[ClinicalEntry] = []
+        self.updates: dict[int, tuple[ClinicalEntry, set[str]]] = {}
+        self.events: list[tuple[Action, ClinicalEntry, list[str]]] = []
+        self.created: dict[tuple[type[ClinicalEntry], str], ClinicalEntry] = {}
+        self.open: list[tuple[str, Any, Any, Any]] = []
+
+    def pending(
+        self, key: tuple[type[ClinicalEntry], str], stored: ClinicalEntry | None
+    ) -> ClinicalEntry | None:
+        """The row an identifier names: stored, or created earlier in this chunk or entry."""
+        for kind, open_key, obj, _ in self.open:
+            if kind == CREATED and open_key == key:
+                return obj  # type: ignore[no-any-return]
+        return self.created.get(key, stored)
+
+    def current(self, obj: ClinicalEntry) -> dict[str, Any]:
+        """Values this entry has already staged for `obj` (a panel's rows are separate objects, so
+        this is only ever non-empty for a repeated identifier within one entry)."""
+        values: dict[str, Any] = {}
+        for kind, _, target, changes in self.open:
+            if kind == UPDATED and target is obj:
+                values.update(changes)
+        return values
+
+    def create(self, key: tuple[type[ClinicalEntry], str], obj: ClinicalEntry, fields: list[str]) -> None:
+        self.open.append((CREATED, key, obj, fields))
+
+    def update(self, obj: ClinicalEntry, changes: dict[str, Any], now: datetime) -> None:
+        self.open.append((UPDATED, None, obj, {**changes, "received_at": now}))
+
+    def discard(self) -> None:
+        self.open = []
+
+    def keep(self) -> None:
+        for kind, key, obj, payload in self.open:
+            if kind == CREATED:
+                self.creates.append(obj)
+                self.created[key] = obj
+                self.events.append((Action.CREATE, obj, payload))
+                continue
+            for name, value in payload.items():
+                setattr(obj, name, value)
+            names = [name for name in payload if name != "received_at"]
+            self.events.append((Action.UPDATE, obj, names))
+            _, seen = self.updates.setdefault(id(obj), (obj, set()))
+            seen.update(names)
+        self.open = []
+
+
+def _patient_lookups(data: PatientIn) -> list[tuple[str, str]]:
+    """The identifiers a Patient entry is matched on, most certain first."""
+    lookups: list[tuple[str, str]] = []
+    if data.citizen_id:
+        lookups.append((systems.CITIZEN_ID_SYSTEM, data.citizen_id))
+    if data.health_record_number:
+        lookups.append((systems.HEALTH_RECORD_SYSTEM, data.health_record_number))
+    if data.alt_id is not None:
+        lookups.append((systems.ALT_ID_SYSTEMS[data.alt_id[0]], data.alt_id[1]))
+    return lookups
 
 
 # Registry field names → the Patient elements a sender fixes.
@@ -838,7 +1219,9 @@ def _insert_new(model: type[ClinicalEntry], entries: list[Any]) -> None:
     bulk_create spends most of a feed's time compiling SQL per field and row."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     rows = (tuple(_column_value(getattr(entry, f.attname)) for f in fields) for entry in entries)
-    insert_rows(model, [f.column for f in fields], rows)
+    # COPY reports a duplicate identifier as the driver's own error: make it Django's IntegrityError.
+    with connection.wrap_database_errors:
+        insert_rows(model, [f.column for f in fields], rows)
 
 
 class _CsvFeed:

@@ -225,6 +225,19 @@ class Resident(models.Model):
     is_resident = models.BooleanField(default=True, help_text="常住: lives in the area ≥ 6 months")
     is_registered = models.BooleanField(default=False, help_text="户籍: household registration here")
     date_of_death = models.DateField(null=True, blank=True)
+    provisional = models.BooleanField(
+        default=False,
+        db_default=False,  # rows bulk-loaded by column list (the district generator) leave it out
+        help_text="临时档案: created from a feed record no resident matched; to be confirmed or merged",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="merged_duplicates",
+        null=True,
+        blank=True,
+        help_text="合并: a duplicate record whose health account now lives on this resident",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

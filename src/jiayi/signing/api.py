@@ -35,6 +35,7 @@ from jiayi.signing.schemas import (
     SigningFilters,
     SigningIn,
     SigningPage,
+    SwitchDoctorIn,
     TerminateIn,
     TermsIn,
 )
@@ -424,6 +425,34 @@ def terminate_signing(request: HttpRequest, signing_id: int, payload: TerminateI
     except services.SigningStateError as exc:
         return Status(409, {"detail": str(exc)})
     return _detail(signing_id)
+
+
+@router.post(
+    "/signings/{signing_id}/switch-doctor",
+    response={201: SigningDetailOut, 404: Message, 409: Message, **COMMON},
+    tags=[SIGNINGS],
+)
+def switch_doctor(request: HttpRequest, signing_id: int, payload: SwitchDoctorIn) -> Any:
+    """Switch family doctor within the period (期内更换医生): the signing becomes transferred and a new
+    active one with the chosen doctor of your centre keeps its package and end date."""
+    signing = _editable_signing(request, signing_id, Action.UPDATE)
+    if isinstance(signing, Status):
+        return signing
+    doctor = (
+        access.family_doctors_assignable_by(request.user)
+        .select_related("institution__parent")
+        .filter(pk=payload.family_doctor_id)
+        .first()
+    )
+    if doctor is None:
+        return Status(422, _field_errors([("family_doctor", "no such family doctor at your centre")]))
+    try:
+        new = services.do_switch_doctor(request.user, signing, doctor, payload.reason, request=request)
+    except services.SigningValidationError as exc:
+        return Status(422, _field_errors(exc.errors))
+    except services.SigningStateError as exc:
+        return Status(409, {"detail": str(exc)})
+    return Status(201, _detail(new.pk))
 
 
 @router.post(

@@ -57,6 +57,7 @@ class ChangeReason(models.TextChoices):
     ENDED = "ended", "期满未续约 Period ended without renewal"
     DOCTOR_SWITCH = "doctor_switch", "续约时更换医生 Doctor switched at renewal"
     PANEL_TRANSFER = "panel_transfer", "医生离岗转签 Doctor left, panel transferred"
+    MID_PERIOD_SWITCH = "mid_period_switch", "期内更换医生 Doctor switched within the period"
 
 
 class ConsentKind(models.TextChoices):

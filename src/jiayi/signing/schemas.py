@@ -125,9 +125,10 @@ class SigningFilters(Schema):
     model_config = ConfigDict(extra="forbid")
 
     status: SigningStatus | None = None
-    resident_id: int | None = None
-    family_doctor_id: int | None = None
-    team_id: int | None = None
+    # Bounded to the database's 64-bit keys: a larger number is a 422, not an overflow in the query.
+    resident_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    family_doctor_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    team_id: int | None = Field(None, ge=1, le=2**63 - 1)
     ends_before: date | None = Field(None, description="Signings ending on or before this day")
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
@@ -187,6 +188,13 @@ class HouseholdSigningOut(Schema):
 class DeclineIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class SwitchDoctorIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    family_doctor_id: int = Field(description="The family doctor taking over for the rest of the period")
     reason: str = Field(min_length=1, max_length=200)
 
 

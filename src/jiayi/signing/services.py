@@ -33,7 +33,7 @@ from jiayi.signing.choices import (
     SigningStatus,
     TerminationReason,
 )
-from jiayi.signing.models import Consent, ServicePackage, Signing, SigningEvent
+from jiayi.signing.models import Consent, ReminderMessage, ServicePackage, Signing, SigningEvent
 
 Actor = User | AnonymousUser | None
 FieldError = tuple[str, str]
@@ -460,14 +460,29 @@ def _check_note(value: str, name: str, *, required: bool) -> str:
     return value
 
 
+def decline_text(reason: str) -> str:
+    """The message telling a resident their signing application was declined (at most 300 characters)."""
+    text = f"【家庭医生签约】您的家庭医生签约申请未通过。原因：{reason}。如有疑问请联系社区卫生服务中心。"
+    return text[:300]
+
+
 def do_decline_signing(
     actor: Actor, signing: Signing, reason: str, request: HttpRequest | None = None
 ) -> Signing:
     """Decline a pending signing, saying why (the resident is told)."""
     note = _check_note(reason, "reason", required=True)
-    return _change_status(
-        actor, signing, SigningStatus.DECLINED, ChangeReason.DECLINED, note=note, request=request
-    )
+    with transaction.atomic():
+        declined = _change_status(
+            actor, signing, SigningStatus.DECLINED, ChangeReason.DECLINED, note=note, request=request
+        )
+        # The resident applied and waits for an answer: they are told, with the reason, through the outbox.
+        ReminderMessage.objects.get_or_create(
+            signing=declined,
+            kind="declined",
+            period_ends_on=declined.ends_on,
+            defaults={"resident_id": declined.resident_id, "body": decline_text(note)},
+        )
+    return declined
 
 
 def do_terminate_signing(
@@ -827,21 +842,43 @@ def _transfer_one(
     today: date,
 ) -> Signing:
     old = Signing.objects.get(pk=assignment.signing_id)
+    return _continue_with(
+        actor,
+        old,
+        doctor,
+        teams[doctor.pk],
+        ChangeReason.PANEL_TRANSFER,
+        f"to family doctor {doctor.code}",
+        request,
+        today,
+    )
+
+
+def _continue_with(
+    actor: Actor,
+    old: Signing,
+    doctor: Staff,
+    team: Team,
+    reason: ChangeReason,
+    note: str,
+    request: HttpRequest | None,
+    today: date,
+) -> Signing:
+    """End `old` as transferred and open a signing with `doctor` for the rest of the same period."""
     rules.check_transition(old.status, SigningStatus.TRANSFERRED)
     old.status = SigningStatus.TRANSFERRED
     old.status_changed_at = timezone.now()
     old.save(update_fields=["status", "status_changed_at"])
-    note = f"to family doctor {doctor.code}"
-    _log_event(old, SigningStatus.ACTIVE, SigningStatus.TRANSFERRED, ChangeReason.PANEL_TRANSFER, actor, note)
-    _audit(old, Action.UPDATE, actor, request, from_status=SigningStatus.ACTIVE, reason="panel_transfer")
+    _log_event(old, SigningStatus.ACTIVE, SigningStatus.TRANSFERRED, reason, actor, note)
+    _audit(old, Action.UPDATE, actor, request, from_status=SigningStatus.ACTIVE, reason=str(reason))
     # The resident's contract period is unchanged; only the doctor taking care of it is.
     starts_on = min(max(today, old.starts_on), old.ends_on)
     new = _insert_signing(
         Signing(
             resident_id=old.resident_id,
             family_doctor=doctor,
-            team=teams[doctor.pk],
-            centre=teams[doctor.pk].centre,
+            team=team,
+            centre=team.centre,
             district_hospital_id=old.district_hospital_id,
             municipal_hospital_id=old.municipal_hospital_id,
             specialist_id=old.specialist_id,
@@ -857,6 +894,49 @@ def _transfer_one(
             status_changed_at=timezone.now(),
         )
     )
-    _log_event(new, "", SigningStatus.ACTIVE, ChangeReason.PANEL_TRANSFER, actor, f"from signing #{old.pk}")
-    _audit(new, Action.CREATE, actor, request, previous=old.pk, reason="panel_transfer")
+    _log_event(new, "", SigningStatus.ACTIVE, reason, actor, f"from signing #{old.pk}")
+    _audit(new, Action.CREATE, actor, request, previous=old.pk, reason=str(reason))
     return new
+
+
+def do_switch_doctor(
+    actor: Actor,
+    signing: Signing,
+    family_doctor: Staff,
+    reason: str,
+    *,
+    request: HttpRequest | None = None,
+    today: date | None = None,
+) -> Signing:
+    """Switch family doctor within the signing period (期内更换家庭医生), with the resident's reason.
+
+    The old signing becomes transferred; a new active signing with the chosen doctor and their team keeps
+    the same package, hospitals, consent and end date, linked to the old one.
+    """
+    today = today or timezone.localdate()
+    note = _check_note(reason, "reason", required=True)
+    with transaction.atomic():
+        old = Signing.objects.select_for_update().select_related("family_doctor").get(pk=signing.pk)
+        if old.status != SigningStatus.ACTIVE:
+            raise SigningStateError(f"a signing that is {old.status} cannot switch doctor")
+        if old.successors.exists():
+            raise SigningStateError("this signing has already been renewed or transferred")
+        if family_doctor.pk == old.family_doctor_id:
+            raise SigningValidationError([("family_doctor", "choose a different family doctor")])
+        errors: list[FieldError] = []
+        terms = SigningTerms(family_doctor=family_doctor, package=old.package, starts_on=today)
+        team, _centre = _check_family_doctor(terms, errors)
+        if errors:
+            raise SigningValidationError(errors)
+        if team is None:  # reported above; kept for the type checker
+            raise SigningValidationError([("team", "the family doctor belongs to no family-doctor team")])
+        return _continue_with(
+            actor,
+            old,
+            family_doctor,
+            team,
+            ChangeReason.MID_PERIOD_SWITCH,
+            f"to family doctor {family_doctor.code}: {note}",
+            request,
+            today,
+        )

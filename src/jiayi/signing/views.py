@@ -319,6 +319,7 @@ def _detail_context(
         "successor": successor,
         "can_confirm": editable and signing.status == SigningStatus.PENDING,
         "can_terminate": editable and active,
+        "can_switch_now": editable and active and successor is None,
         # Renewal opens a month before the end; earlier the buttons would only be refused.
         "can_renew": editable
         and signing.status in (SigningStatus.ACTIVE, SigningStatus.EXPIRED)
@@ -359,10 +360,22 @@ def _errors(exc: services.SigningValidationError) -> str:
     return "; ".join(message for _name, message in exc.errors)
 
 
+def _redirect_to(request: HttpRequest, signing: Signing) -> HttpResponse:
+    """To the signing that continues this one: htmx follows HX-Redirect, a plain form a 303."""
+    target = reverse("signing:detail", args=[signing.pk])
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    response = HttpResponse(status=303)
+    response["Location"] = target
+    return response
+
+
 @signing_page
 @require_POST
 def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Confirm, decline, terminate, renew or switch doctor, through the signing services."""
+    """Confirm, decline, terminate, renew, switch doctor at renewal or now, through the signing services."""
     signing = _signing_or_404(request, pk, Action.UPDATE)
     if not access.signings_editable_by(request.user).filter(pk=pk).exists():
         raise Http404
@@ -383,6 +396,14 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 request=request,
             )
             done = _("The signing is terminated.")
+        elif action == "switch_now":
+            doctor = _pick_by_id(_doctor_choices(request, signing), post.get("family_doctor"))
+            if doctor is None:
+                return _answer(request, signing, error=_("Choose a family doctor of your centre."))
+            new = services.do_switch_doctor(
+                request.user, signing, doctor, post.get("reason", ""), request=request
+            )
+            return _redirect_to(request, new)
         elif action in ("renew", "switch"):
             doctor = None
             if action == "switch":
@@ -396,13 +417,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 switch_reason=post.get("switch_reason", ""),
                 request=request,
             )
-            response = HttpResponse(status=204)
-            target = reverse("signing:detail", args=[new.pk])
-            response["HX-Redirect"] = target
-            if not _is_htmx(request):
-                response = HttpResponse(status=303)
-                response["Location"] = target
-            return response
+            return _redirect_to(request, new)
         else:
             raise Http404
     except services.SigningValidationError as exc:
@@ -687,6 +702,15 @@ def _signing_form(
     return render(request, template, context)
 
 
+def _last_declined(resident: Resident) -> SigningEvent | None:
+    """The team's answer to the resident's latest application when it was a refusal, so the resident
+    reads the reason where they apply again (the same text goes out as a message)."""
+    latest = SigningEvent.objects.filter(signing__resident=resident).order_by("-at", "-id").first()
+    if latest is None or latest.to_status != SigningStatus.DECLINED:
+        return None
+    return latest
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def online(request: HttpRequest) -> HttpResponse:
@@ -708,7 +732,7 @@ def online(request: HttpRequest) -> HttpResponse:
         doctors,
         channel=SigningChannel.ONLINE,
         template="signing/online.html",
-        extra={"centres": centres, "centre": centre},
+        extra={"centres": centres, "centre": centre, "declined": _last_declined(resident)},
     )
     response["Cache-Control"] = "no-store"
     return response

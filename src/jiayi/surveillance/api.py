@@ -1,4 +1,5 @@
-"""The surveillance REST API: sentinel counts in bulk, series, alerts and their workflow.
+"""The surveillance REST API: sentinel counts, case reports and lab results in bulk, series, alerts and
+their workflow.
 
 Units and alerts outside the user's scope answer 404, like ones that do not exist; only CDC officers
 submit counts and move alerts on. A rejected batch of counts writes nothing and names every bad row
@@ -170,6 +171,35 @@ def post_counts(request: HttpRequest, payload: CountsIn) -> Any:
             "redetected": [list(pair) for pair in result.redetected],
         },
     )
+
+
+class CreatedOut(Schema):
+    created: int
+    ids: list[int]
+
+
+@router.post("/cases", response={201: CreatedOut, 404: Message, 422: RowErrors})
+def post_cases(request: HttpRequest, payload: CountsIn) -> Any:
+    """Case reports {code, onset_date, reported_on, place, unit?, citizen_id?}, all or none."""
+    if not access.can_ingest_surveillance(request.user):
+        return Status(404, NOT_FOUND)
+    rows, errors = services.check_case_rows(payload.rows, timezone.localdate())
+    if errors:
+        return Status(422, {"detail": [vars(error) for error in errors]})
+    ids = services.do_ingest_cases(rows, actor=cast(User, request.user), request=request)
+    return Status(201, {"created": len(ids), "ids": ids})
+
+
+@router.post("/lab-results", response={201: CreatedOut, 404: Message, 422: RowErrors})
+def post_lab_results(request: HttpRequest, payload: CountsIn) -> Any:
+    """Lab results {unit, sampled_on, pathogen, outcome, case?}, all or none."""
+    if not access.can_ingest_surveillance(request.user):
+        return Status(404, NOT_FOUND)
+    rows, errors = services.check_lab_rows(payload.rows, timezone.localdate())
+    if errors:
+        return Status(422, {"detail": [vars(error) for error in errors]})
+    ids = services.do_ingest_lab_results(rows, actor=cast(User, request.user), request=request)
+    return Status(201, {"created": len(ids), "ids": ids})
 
 
 @router.get("/series", response={200: SeriesOut, 404: Message, 422: TransitionErrors})

@@ -134,7 +134,7 @@ class SeriesJob:
 def run_batch(
     jobs: Sequence[SeriesJob], index: pd.DatetimeIndex, start: pd.Timestamp
 ) -> dict[int, pd.DataFrame]:
-    """Every job's detection (expected, threshold, score, alarm) on `index`, keyed by setting id.
+    """Every job's detection (expected, threshold, score, alarm, p_value) on `index`, by setting id.
 
     Jobs with the same detector and parameters go through the detector's array function together."""
     groups: dict[tuple[str, str], list[SeriesJob]] = {}
@@ -147,5 +147,5 @@ def run_batch(
         counts = np.vstack([job.counts for job in members]).astype(np.float64)
         detection = DETECTORS[detector].run(counts, index, params, start)
         for row, job in enumerate(members):
-            frames[job.setting_id] = detection.to_frame(index, row=row)
+            frames[job.setting_id] = detection.to_frame(index, row=row, include_p_value=True)
     return frames

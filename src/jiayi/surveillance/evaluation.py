@@ -15,7 +15,8 @@ Detectors with different nominal levels are compared at a matched false-positive
 every detector reports, per week, the smallest level at which it would alarm (`Detection.p_value`), so
 the level that reaches the target rate is read off the outbreak-free weeks without running it again.
 Combination rules ("any detector", "two detectors agree") are tuned the same way by scaling their
-members' levels together.
+members' levels together; evidence rules (members' evidence added over consecutive weeks) by moving
+the level of their combined statistic.
 
 Random numbers come from a numpy Generator seeded per scenario: a run is reproducible, and the series
 for different k share their baseline and past outbreaks, the current outbreak of a larger k holding
@@ -44,6 +45,7 @@ from jiayi.surveillance.detectors import (
 )
 from jiayi.surveillance.detectors._common import BoolArray, FloatArray, IntArray
 from jiayi.surveillance.detectors.ears import DEFAULT_ALPHA
+from jiayi.surveillance.evidence import combined_evidence
 
 N_WEEKS = 624
 # 1-based weeks of the design: past outbreaks start in 313-575, the current one in 576-624.
@@ -280,11 +282,20 @@ def default_detectors() -> list[DetectorSpec]:
 
 @dataclass(frozen=True)
 class CombinationRule:
-    """Alarm when at least `min_agree` of `members` alarm in the same week ("any": 1, "two agree": 2)."""
+    """A rule over detectors, in one of two forms.
+
+    - `method="agree"`: alarm when at least `min_agree` of `members` alarm in the same week ("any": 1,
+      "two agree": 2); tuned by scaling the members' levels together.
+    - `method="evidence"`: alarm when the members' evidence over `periods` consecutive weeks
+      (`jiayi.surveillance.evidence.combined_evidence`) reaches `level`; tuned by moving that level.
+    """
 
     name: str
     members: tuple[str, ...]
-    min_agree: int
+    min_agree: int = 1
+    method: Literal["agree", "evidence"] = "agree"
+    periods: int = 1
+    level: float = 0.001
 
 
 @dataclass(frozen=True)
@@ -328,8 +339,12 @@ def run_simulation(
         unknown = set(rule.members) - set(names)
         if unknown:
             raise ValueError(f"rules: {rule.name} refers to unknown detectors {sorted(unknown)}")
+        if rule.method not in ("agree", "evidence"):
+            raise ValueError(f"rules: {rule.name} has unknown method {rule.method!r}")
         if not 1 <= rule.min_agree <= len(rule.members):
             raise ValueError(f"rules: {rule.name} needs 1 <= min_agree <= {len(rule.members)}")
+        if rule.periods < 1:
+            raise ValueError(f"rules: {rule.name} needs periods >= 1")
     chosen = scenarios() if scenario_list is None else list(scenario_list)
     seeds = np.random.SeedSequence(seed).spawn(len(chosen))
     first = CURRENT_WEEKS[0] - 1
@@ -338,13 +353,21 @@ def run_simulation(
         for series in simulate(scenario, ks, n_replicates, np.random.default_rng(child)):
             p_values: dict[str, FloatArray] = {}
             nominal: dict[str, float] = {}
+            whole: dict[str, FloatArray] = {}
             for spec in specs:
                 detection = spec.detect(series.counts, series.index, first)
+                whole[spec.name] = detection.p_value
                 p_values[spec.name] = detection.p_value[:, first:]
                 nominal[spec.name] = spec.level
             for rule in rules:
-                p_values[rule.name] = _rule_statistic(rule, p_values, nominal)
-                nominal[rule.name] = 1.0
+                if rule.method == "evidence":
+                    # Over whole series: the first monitored week's evidence includes the week before.
+                    combined = combined_evidence([whole[m] for m in rule.members], rule.periods)
+                    p_values[rule.name] = combined[:, first:]
+                    nominal[rule.name] = rule.level
+                else:
+                    p_values[rule.name] = _rule_statistic(rule, p_values, nominal)
+                    nominal[rule.name] = 1.0
             cells.append(
                 Cell(
                     scenario=scenario,

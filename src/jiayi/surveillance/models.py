@@ -54,6 +54,8 @@ class RuleKind(models.TextChoices):
     DETECTORS_AGREE = "detectors_agree", "多个算法一致 k detectors agree"
     ADJACENT_UNITS = "adjacent_units", "相邻单位同时预警 n adjacent units signal"
     CLASS_A_CASE = "class_a_case", "甲类传染病单病例 Any case of a class-A disease"
+    COMBINED_EVIDENCE = "combined_evidence", "综合证据 Detectors' evidence combined over days"
+    SPACE_TIME_SCAN = "space_time_scan", "时空扫描 Space-time permutation scan cluster"
 
 
 class AlertState(models.TextChoices):
@@ -275,17 +277,21 @@ class AlertEvent(models.Model):
 
 
 class Notification(models.Model):
-    """An outbox row: one message to one recipient about an alert, sent by whatever channel delivers
-    the outbox (SMS gateway, WeCom); `sent_at` stays empty until then."""
+    """An outbox row: one message to one recipient about an alert, delivered by the gateway of
+    `jiayi.surveillance.notify` (log, e-mail, or another plugged in); `sent_at` stays empty until then,
+    `attempts` and `error` tell why it has not gone out yet."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     subject = models.CharField(max_length=200)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["sent_at", "id"], name="surv_notification_outbox")]
 
     def __str__(self) -> str:
         return self.subject

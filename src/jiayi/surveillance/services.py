@@ -20,6 +20,8 @@ from django.utils import timezone
 from jiayi.audit.models import Action
 from jiayi.audit.services import record
 from jiayi.registry.choices import Role
+from jiayi.registry.identity import normalise_citizen_id, parse_citizen_id
+from jiayi.registry.models import Place, Resident
 from jiayi.surveillance import rules
 from jiayi.surveillance.detection import SeriesJob, run_batch
 from jiayi.surveillance.models import (
@@ -31,8 +33,11 @@ from jiayi.surveillance.models import (
     DailyCount,
     DetectionRun,
     DetectorSetting,
+    LabOutcome,
+    LabResult,
     Notification,
     ReportingUnit,
+    RuleKind,
     Signal,
     Syndrome,
 )
@@ -194,6 +199,178 @@ def do_ingest_counts(
     return result
 
 
+@dataclass(frozen=True)
+class CaseRow:
+    code: str
+    onset: date
+    reported: date
+    place: Place
+    unit: ReportingUnit | None
+    resident: Resident | None
+
+
+@dataclass(frozen=True)
+class LabRow:
+    unit: ReportingUnit
+    sampled_on: date
+    pathogen: str
+    outcome: str
+    case: CaseReport | None
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _day(raw: Mapping[str, Any], name: str, number: int, today: date, errors: list[RowError]) -> date | None:
+    try:
+        day = date.fromisoformat(_text(raw, name))
+    except ValueError:
+        errors.append(RowError(number, name, "expected a date as YYYY-MM-DD"))
+        return None
+    if day > today:
+        errors.append(RowError(number, name, "is in the future"))
+        return None
+    return day
+
+
+def check_case_rows(
+    raw_rows: Sequence[Mapping[str, Any]], today: date
+) -> tuple[list[CaseRow], list[RowError]]:
+    """Parse case reports {code, onset_date, reported_on, place, unit?, citizen_id?}: the place by its
+    code, the unit by its code, the resident by citizen ID. Errors name the row and field and never
+    repeat the ID."""
+    if len(raw_rows) > MAX_ROWS:
+        return [], [RowError(0, "rows", f"at most {MAX_ROWS} rows per request")]
+    places = {p.code: p for p in Place.objects.filter(code__in={_text(r, "place") for r in raw_rows})}
+    units = {u.code: u for u in ReportingUnit.objects.filter(code__in={_text(r, "unit") for r in raw_rows})}
+    wanted_ids = {normalise_citizen_id(_text(r, "citizen_id")) for r in raw_rows if _text(r, "citizen_id")}
+    residents = {r.citizen_id: r for r in Resident.objects.filter(citizen_id__in=wanted_ids)}
+    parsed: list[CaseRow] = []
+    errors: list[RowError] = []
+    for number, raw in enumerate(raw_rows, start=1):
+        row_errors: list[RowError] = []
+        code = _text(raw, "code")
+        if code not in Syndrome.values:
+            row_errors.append(RowError(number, "code", f"unknown code; one of {', '.join(Syndrome.values)}"))
+        onset = _day(raw, "onset_date", number, today, row_errors)
+        reported = _day(raw, "reported_on", number, today, row_errors)
+        if onset is not None and reported is not None and onset > reported:
+            row_errors.append(RowError(number, "onset_date", "is after reported_on"))
+        place = places.get(_text(raw, "place"))
+        if place is None:
+            row_errors.append(RowError(number, "place", "no place with this code"))
+        unit: ReportingUnit | None = None
+        if _text(raw, "unit"):
+            unit = units.get(_text(raw, "unit"))
+            if unit is None:
+                row_errors.append(RowError(number, "unit", "no reporting unit with this code"))
+        resident: Resident | None = None
+        if _text(raw, "citizen_id"):
+            citizen_id = normalise_citizen_id(_text(raw, "citizen_id"))
+            try:
+                parse_citizen_id(citizen_id, today=today)
+                resident = residents.get(citizen_id)
+            except ValueError:
+                row_errors.append(RowError(number, "citizen_id", "not a valid citizen ID"))
+            else:
+                if resident is None:
+                    row_errors.append(RowError(number, "citizen_id", "no resident with this citizen ID"))
+        if not row_errors and onset is not None and reported is not None and place is not None:
+            parsed.append(CaseRow(code, onset, reported, place, unit, resident))
+        errors.extend(row_errors)
+    return parsed, errors
+
+
+def check_lab_rows(raw_rows: Sequence[Mapping[str, Any]], today: date) -> tuple[list[LabRow], list[RowError]]:
+    """Parse lab results {unit, sampled_on, pathogen, outcome, case?}: `case` is a case report's id."""
+    if len(raw_rows) > MAX_ROWS:
+        return [], [RowError(0, "rows", f"at most {MAX_ROWS} rows per request")]
+    units = {u.code: u for u in ReportingUnit.objects.filter(code__in={_text(r, "unit") for r in raw_rows})}
+    case_ids = {int(_text(r, "case")) for r in raw_rows if _text(r, "case").isdigit()}
+    cases = CaseReport.objects.in_bulk(case_ids)
+    parsed: list[LabRow] = []
+    errors: list[RowError] = []
+    for number, raw in enumerate(raw_rows, start=1):
+        row_errors: list[RowError] = []
+        unit = units.get(_text(raw, "unit"))
+        if unit is None:
+            row_errors.append(RowError(number, "unit", "no reporting unit with this code"))
+        sampled_on = _day(raw, "sampled_on", number, today, row_errors)
+        pathogen = _text(raw, "pathogen")
+        if not pathogen or len(pathogen) > 64:
+            row_errors.append(RowError(number, "pathogen", "expected a name of 1 to 64 characters"))
+        outcome = _text(raw, "outcome") or LabOutcome.PENDING
+        if outcome not in LabOutcome.values:
+            row_errors.append(RowError(number, "outcome", f"one of {', '.join(LabOutcome.values)}"))
+        case: CaseReport | None = None
+        if _text(raw, "case"):
+            case = cases.get(int(_text(raw, "case"))) if _text(raw, "case").isdigit() else None
+            if case is None:
+                row_errors.append(RowError(number, "case", "no case report with this id"))
+        if not row_errors and unit is not None and sampled_on is not None:
+            parsed.append(LabRow(unit, sampled_on, pathogen, outcome, case))
+        errors.extend(row_errors)
+    return parsed, errors
+
+
+def do_ingest_cases(
+    rows: Sequence[CaseRow], *, actor: Any = None, request: Any = None, source: str = "api"
+) -> list[int]:
+    """Store case reports (each row a new report); returns their ids. Audited: reports may name a
+    resident."""
+    with transaction.atomic():
+        created = [
+            CaseReport.objects.create(
+                code=row.code,
+                onset_date=row.onset,
+                reported_on=row.reported,
+                place=row.place,
+                unit=row.unit,
+                resident=row.resident,
+            )
+            for row in rows
+        ]
+        record(
+            request=request,
+            actor=actor,
+            action=Action.CREATE,
+            resource_type="surveillance case reports",
+            detail={
+                "source": source,
+                "created": len(created),
+                "with_resident": sum(1 for row in rows if row.resident is not None),
+            },
+        )
+    return [case.pk for case in created]
+
+
+def do_ingest_lab_results(
+    rows: Sequence[LabRow], *, actor: Any = None, request: Any = None, source: str = "api"
+) -> list[int]:
+    """Store lab results; returns their ids."""
+    with transaction.atomic():
+        created = [
+            LabResult.objects.create(
+                unit=row.unit,
+                sampled_on=row.sampled_on,
+                pathogen=row.pathogen,
+                outcome=row.outcome,
+                case=row.case,
+            )
+            for row in rows
+        ]
+        record(
+            request=request,
+            actor=actor,
+            action=Action.CREATE,
+            resource_type="surveillance lab results",
+            detail={"source": source, "created": len(created)},
+        )
+    return [result.pk for result in created]
+
+
 # Detection -----------------------------------------------------------------------------------------------
 
 
@@ -288,7 +465,18 @@ def do_detect(
     result = DetectionResult(settings=len(settings))
     if not settings:
         return result
-    index, matrix, frames = detect_frames(settings, as_of, lookback)
+    active_rules = list(AlertRule.objects.filter(active=True))
+    # Evidence rules read the p-values of their last `periods` days, stored or not as signals.
+    evidence_days = max(
+        (
+            int(rules.rule_parameters(rule.kind, rule.parameters)["periods"])
+            for rule in active_rules
+            if rule.kind == RuleKind.COMBINED_EVIDENCE
+        ),
+        default=0,
+    )
+    index, matrix, frames = detect_frames(settings, as_of, max(lookback, evidence_days))
+    evidence = _evidence(settings, frames, index, as_of, evidence_days)
     since = as_of - timedelta(days=lookback - 1)
     created_at = now()
     with transaction.atomic():
@@ -323,7 +511,7 @@ def do_detect(
         Signal.objects.bulk_create(new)
         result.signals_created = len(new)
         result.signals_removed = len(stale)
-        result.alerts_opened = _apply_rules(as_of, created_at)
+        result.alerts_opened = _apply_rules(as_of, created_at, active_rules, evidence)
         if series is None:
             DetectionRun.objects.update_or_create(as_of=as_of, defaults={"ran_at": created_at})
         record(
@@ -341,7 +529,39 @@ def do_detect(
     return result
 
 
-def _apply_rules(as_of: date, created_at: datetime) -> list[int]:
+def _evidence(
+    settings: Sequence[DetectorSetting],
+    frames: Mapping[int, pd.DataFrame],
+    index: pd.DatetimeIndex,
+    as_of: date,
+    days: int,
+) -> list[rules.EvidenceFact]:
+    if days < 1:
+        return []
+    first = int(index.searchsorted(pd.Timestamp(as_of - timedelta(days=days - 1))))
+    last = int(index.searchsorted(pd.Timestamp(as_of), side="right"))
+    facts = []
+    for setting in settings:
+        p_values = frames[setting.pk]["p_value"].to_numpy(dtype=np.float64)
+        for i in range(first, last):
+            facts.append(
+                rules.EvidenceFact(
+                    setting.unit.code,
+                    setting.code,
+                    setting.detector,
+                    pd.Timestamp(index[i]).date(),
+                    _finite(p_values[i]),
+                )
+            )
+    return facts
+
+
+def _apply_rules(
+    as_of: date,
+    created_at: datetime,
+    active_rules: Sequence[AlertRule],
+    evidence: Sequence[rules.EvidenceFact] = (),
+) -> list[int]:
     since = as_of - timedelta(days=RULE_WINDOW_DAYS)
     signal_rows = Signal.objects.filter(date__gte=since, date__lte=as_of).select_related("setting__unit")
     facts = [
@@ -355,10 +575,18 @@ def _apply_rules(as_of: date, created_at: datetime) -> list[int]:
     ]
     units = {u.code: u for u in ReportingUnit.objects.all()}
     coordinates = {code: (u.lat, u.lon) for code, u in units.items()}
+    counts_by_code = _scan_tables(active_rules, as_of, units)
     opened: list[int] = []
-    for rule in AlertRule.objects.filter(active=True):
+    for rule in active_rules:
         triggers = rules.evaluate_rule(
-            rule.kind, rule.parameters, as_of=as_of, signals=facts, cases=cases, coordinates=coordinates
+            rule.kind,
+            rule.parameters,
+            as_of=as_of,
+            signals=facts,
+            cases=cases,
+            coordinates=coordinates,
+            evidence=evidence,
+            counts_by_code=counts_by_code,
         )
         for trigger in triggers:
             ongoing = Alert.objects.filter(rule=rule, key=trigger.key, state__in=rules.OPEN_STATES)
@@ -381,6 +609,37 @@ def _apply_rules(as_of: date, created_at: datetime) -> list[int]:
             _notify(alert, cdc_officers(), f"New alert: {rule.name} ({trigger.code})", created_at)
             opened.append(alert.pk)
     return opened
+
+
+def _scan_tables(
+    active_rules: Sequence[AlertRule], as_of: date, units: Mapping[str, ReportingUnit]
+) -> dict[str, pd.DataFrame]:
+    """Per code, the days × units table of the longest study period a scan rule asks for."""
+    study_days = max(
+        (
+            int(rules.rule_parameters(rule.kind, rule.parameters)["study_days"])
+            for rule in active_rules
+            if rule.kind == RuleKind.SPACE_TIME_SCAN
+        ),
+        default=0,
+    )
+    if study_days == 0:
+        return {}
+    since = as_of - timedelta(days=study_days - 1)
+    frame = latest_counts(until=as_of)
+    frame = frame[frame.date >= since]
+    if frame.empty:
+        return {}
+    by_id = {unit.pk: code for code, unit in units.items()}
+    frame = frame.assign(
+        unit=frame.unit_id.map(by_id), date=pd.to_datetime(frame.date), count=frame["count"].astype(float)
+    )
+    index = pd.date_range(pd.Timestamp(since), pd.Timestamp(as_of), freq="D")
+    tables = {}
+    for code, rows in frame.groupby("code"):
+        table = rows.pivot_table(index="date", columns="unit", values="count", aggfunc="sum")
+        tables[str(code)] = table.reindex(index, fill_value=0.0).fillna(0.0)
+    return tables
 
 
 def _snapshot(trigger: rules.Trigger, as_of: date, units: Mapping[str, ReportingUnit]) -> dict[str, Any]:

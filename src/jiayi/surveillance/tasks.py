@@ -1,4 +1,5 @@
-"""Background runs of detection through Django's tasks framework (a database-backed worker)."""
+"""Background runs of detection and of the notification outbox through Django's tasks framework
+(a database-backed worker)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import date
 
 from django_tasks import task
 
-from jiayi.surveillance import services
+from jiayi.surveillance import notify, services
 
 
 @task()
@@ -22,3 +23,10 @@ def detect_task(as_of: str | None = None) -> dict[str, int]:
         "signals_removed": result.signals_removed,
         "alerts_opened": len(result.alerts_opened),
     }
+
+
+@task()
+def send_notifications_task(gateway: str | None = None, limit: int = 500) -> dict[str, int]:
+    """Deliver the unsent alert notifications through `gateway` (default: the configured one)."""
+    result = notify.send_pending(notify.get_gateway(gateway), limit=limit)
+    return {"sent": result.sent, "failed": result.failed, "skipped": result.skipped}

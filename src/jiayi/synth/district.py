@@ -72,6 +72,7 @@ class SynthSummary:
     staff: int = 0
     teams: int = 0
     registered_gps: int = 0
+    services: dict[str, int] = field(default_factory=dict)  # rows per kind, when services were generated
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -622,8 +623,15 @@ def generate_district(
     progress: Progress | None = None,
     signings: bool = False,
     histories: bool = False,
+    services: bool = False,
 ) -> SynthSummary:
-    """Fill an empty database with a synthetic district, in one transaction (all or nothing)."""
+    """Fill an empty database with a synthetic district, in one transaction (all or nothing).
+
+    `services` adds what the centres did for the signed residents (assessments, follow-ups, contacts,
+    referrals and appointments, points, health education and surveys); it needs signings and histories.
+    """
+    if services and not (signings and histories):
+        raise SynthError("services need signings and histories: they are delivered to signed patients")
     cfg = config or SynthConfig()
     if residents is not None or seed is not None:
         cfg = SynthConfig(
@@ -661,18 +669,42 @@ def generate_district(
             summary.residents, summary.households, summary.residential_points = _write_people(
                 cfg, structure, rng, reporter
             )
-        if signings:  # opt-in: the test fixtures' district stays unsigned so tests sign their own
+        # Histories come first so that signing can favour the chronic patients they reveal.
+        if histories:  # opt-in: tests build the records they reason about
+            with timer("histories"):
+                generate_histories(cfg, progress=reporter)
+        if signings:  # opt-in for the same reason: the test fixtures' district stays unsigned
             with timer("signings"):
                 reporter.stage("signings", 1)
                 generate_signings(cfg, cfg.seed, cfg.as_of)
                 reporter.advance(1)
-        if histories:  # opt-in for the same reason: tests build the records they reason about
-            with timer("histories"):
-                generate_histories(cfg, progress=reporter)
+        if services:
+            _generate_services(cfg, summary, timer, reporter)
     summary.committees = len(structure.committees)
     summary.sub_districts = len(structure.sub_districts)
     summary.institutions = len(institutions)
     return summary
+
+
+def _generate_services(cfg: SynthConfig, summary: SynthSummary, timer: _Timer, reporter: Progress) -> None:
+    # Imported here: these apps build on the registry the rest of this module fills.
+    from jiayi.care.synth import generate_care
+    from jiayi.points.synth import generate_points_and_education
+    from jiayi.referrals.synth import generate_referrals
+
+    # Care before points: completed assessments earn points.
+    for name, generate in (
+        ("care", generate_care),
+        ("referrals", generate_referrals),
+        ("points and education", generate_points_and_education),
+    ):
+        with timer(name):
+            reporter.stage(name, 1)
+            counts = generate(cfg, as_of=cfg.as_of, seed=cfg.seed)
+            summary.services.update(
+                {f"{name}: {key}": value for key, value in counts.items() if isinstance(value, int)}
+            )
+            reporter.advance(1)
 
 
 class _Timer:

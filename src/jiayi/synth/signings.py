@@ -19,8 +19,11 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import connection
+from django.db.models import Q
 from numpy.typing import NDArray
 
+from jiayi.records.choices import ClinicalStatus
+from jiayi.records.models import Condition
 from jiayi.registry.choices import InstitutionKind, PlaceLevel, Profession
 from jiayi.registry.models import Institution, Place, Resident, Staff, Team
 from jiayi.signing.choices import (
@@ -39,6 +42,10 @@ IntArray = NDArray[np.int64]
 OVERALL_SHARE = 0.45  # signed share of living 常住 residents
 KEY_SHARE = 0.75  # of the key populations: 65+ and children 0–6
 ELDERLY_SHARE = 0.80  # of those 65+, within the key populations' share
+# Of adults under 65 with hypertension or type-2 diabetes on record: chronic patients are the other group
+# the plan signs first (and the one quarterly follow-ups are for). Applies only when histories exist.
+CHRONIC_SHARE = 0.65
+CHRONIC_CODES = ("I10", "I11", "I12", "I13", "I15", "E11")
 PENDING_SHARE = 0.01  # open signings made online in the last fortnight, not confirmed yet
 TRANSFER_SHARE = 0.03  # current signings that came over from a departed doctor
 ENDED_SHARE = 0.04  # of unsigned living residents: had a signing they ended early
@@ -87,6 +94,24 @@ def _pick(group: NDArray[np.bool_], share: float, keys: NDArray[np.float64]) -> 
     if k > 0:
         chosen[members[np.argpartition(keys[members], k - 1)[:k]]] = True
     return chosen
+
+
+def _chronic_patients(district: Place) -> IntArray:
+    """Residents of the district with an active hypertension or diabetes condition on record (none
+    when histories were not generated, or were generated after the signings)."""
+    query = Q()
+    for code in CHRONIC_CODES:
+        query |= Q(code__startswith=code)
+    ids = (
+        Condition.objects.filter(
+            query,
+            resident__committee__parent__parent=district,
+            clinical_status__in=(ClinicalStatus.ACTIVE, ClinicalStatus.RECURRENCE, ClinicalStatus.RELAPSE),
+        )
+        .values_list("resident_id", flat=True)
+        .distinct()
+    )
+    return np.fromiter(ids, dtype=np.int64)
 
 
 def _packages(district: Place, years: range) -> dict[tuple[int, str], int]:
@@ -176,8 +201,11 @@ def generate_signings(cfg: SynthConfig, rng_seed: int, as_of: date) -> SigningSu
     signed = _pick(elderly, ELDERLY_SHARE, keys)
     child_share = (KEY_SHARE * key.sum() - signed.sum()) / max(int(child.sum()), 1)
     signed |= _pick(child, float(child_share), keys)
-    other_share = (OVERALL_SHARE * pool.sum() - signed.sum()) / max(int(other.sum()), 1)
-    signed |= _pick(other, float(other_share), keys)
+    chronic = other & np.isin(ids, _chronic_patients(district))
+    signed |= _pick(chronic, CHRONIC_SHARE, keys)
+    rest = other & ~chronic
+    other_share = (OVERALL_SHARE * pool.sum() - signed.sum()) / max(int(rest.sum()), 1)
+    signed |= _pick(rest, float(other_share), keys)
 
     # Teams serving each committee; a household shares its doctor.
     teams = list(
@@ -484,4 +512,6 @@ def generate_signings(cfg: SynthConfig, rng_seed: int, as_of: date) -> SigningSu
         "aged_65_plus": float(open_people[elderly].mean()) if elderly.any() else 0.0,
         "children_0_6": float(open_people[child].mean()) if child.any() else 0.0,
     }
+    if chronic.any():
+        summary.coverage["chronic_under_65"] = float(open_people[chronic].mean())
     return summary

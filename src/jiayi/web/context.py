@@ -32,8 +32,17 @@ _NAV: tuple[tuple[str, str | Promise, str], ...] = (
     ("web:teams", _("Teams"), "master_data"),
     ("surveillance:index", _("Early warning"), "surveillance"),
     ("signing:panel", _("Signings"), "signing"),
+    ("referrals:index", _("Referrals"), "referrals"),
+    ("planning:portrait", _("Planning"), "planning"),
+    ("care:index", _("Health management"), "care"),
+    ("indicators:index", _("Indicators"), "indicators"),
+    ("reports:index", _("Reports"), "reports"),
+    ("records:review_queue", _("Possible duplicates"), "match_review"),
     ("records:me", _("My health record"), "own_health"),
     ("audit:my_access_log", _("Who viewed my record"), "own_access_log"),
+    ("audit:break_glass", _("Break-glass"), "break_glass"),
+    ("accounts:setup", _("Two-step sign-in"), "second_factor"),
+    ("points:hub", _("Points and education"), "engagement"),
 )
 
 
@@ -44,12 +53,30 @@ def _allowed(user: Any, audience: str) -> bool:
         return access.can_view_master_data(user)
     if audience == "surveillance":
         return access.can_view_surveillance(user)
+    if audience == "planning":
+        return access.can_view_planning(user)
+    if audience == "referrals":
+        return access.can_view_referral_pages(user)
     if audience == "signing":
         return access.can_open_signing_menu(user)
+    if audience == "care":
+        return access.can_view_worklist(user) or access.own_care_resident(user) is not None
+    if audience == "indicators":
+        return access.can_view_indicators(user)
+    if audience == "reports":
+        return access.can_issue_reports(user)
+    if audience == "match_review":
+        return access.can_review_matches(user)
     if audience == "own_health":
         return access.own_health_account(user) is not None
     if audience == "own_access_log":
         return access.own_access_log(user) is not None
+    if audience == "break_glass":
+        return access.can_open_break_glass_page(user)
+    if audience == "second_factor":
+        return access.can_use_second_factor(user)
+    if audience == "engagement":
+        return access.can_open_engagement_menu(user)
     return True
 
 

@@ -50,6 +50,8 @@ from jiayi.registry.models import (
     TeamMembership,
 )
 from jiayi.registry.population import active_declarations, derived_key_populations
+from jiayi.signing.choices import OPEN_STATUSES
+from jiayi.signing.models import Signing
 from jiayi.web import stats
 from jiayi.web.filters import (
     AGE_BANDS,
@@ -230,6 +232,25 @@ def visible_resident_or_404(request: HttpRequest, pk: int) -> Resident:
     return resident
 
 
+def _signing_links(request: HttpRequest, resident: Resident) -> dict[str, Any]:
+    """The resident's open signing, when the user may open it, or a counter-signing link for a team
+    member when the resident has none (家庭医生签约 at the counter, on the resident's behalf)."""
+    open_signing = (
+        access.signings_visible_to(request.user)
+        .filter(resident=resident, status__in=OPEN_STATUSES)
+        .select_related("family_doctor")
+        .first()
+        if access.can_view_signing_pages(request.user)
+        else None
+    )
+    can_counter_sign = (
+        open_signing is None
+        and not Signing.objects.filter(resident=resident, status__in=OPEN_STATUSES).exists()
+        and access.residents_signable_by(request.user).filter(pk=resident.pk).exists()
+    )
+    return {"open_signing": open_signing, "can_counter_sign": can_counter_sign}
+
+
 def resident_context(request: HttpRequest, resident: Resident, on: date) -> dict[str, Any]:
     """What the resident page and a resident's own home page show."""
     members: list[ResidentRow] = []
@@ -261,6 +282,7 @@ def resident_context(request: HttpRequest, resident: Resident, on: date) -> dict
         "members": members,
         "linkable_member_ids": linkable,
         "can_edit": access.residents_editable_by(request.user).filter(pk=resident.pk).exists(),
+        **_signing_links(request, resident),
         "today": on,
     }
 

@@ -31,6 +31,11 @@ EarsMethod = Literal["C1", "C2", "C3"]
 DEFAULT_ALPHA: dict[str, float] = {"C1": 0.001, "C2": 0.001, "C3": 0.025}
 # C2 and C3 leave a two-period guard band between the baseline and the current period.
 _GUARD = {"C1": 0, "C2": 2, "C3": 2}
+# Days over which weekday factors are estimated, in whole weeks: at least four of each weekday, at
+# most a year's.
+WEEKDAY_WINDOW = (28, 364)
+# Added to both weekday and overall daily means, so a weekday with no counts gets a small factor.
+_PSEUDO_COUNT = 0.5
 
 
 def ears(
@@ -40,6 +45,7 @@ def ears(
     baseline: int = 7,
     min_sigma: float = 0.0,
     *,
+    day_of_week: bool = False,
     r_compatible: bool = False,
     include_p_value: bool = False,
 ) -> pd.DataFrame:
@@ -55,13 +61,30 @@ def ears(
     of zeros. `r_compatible` makes C3 follow R `surveillance`, which leaves the current period's term out
     of the sum and needs a positive count, so it alarms one period later than the documented formula.
 
+    `day_of_week` is for daily series whose level depends on the weekday (clinics busier on Mondays,
+    schools closed at weekends): a 7-day baseline then mixes busy and quiet days, so its standard
+    deviation is inflated on quiet days and a busy Monday looks like an aberration. With it, each
+    weekday gets a factor (its mean over the mean of all days, in up to a year of whole weeks ending with
+    the baseline); the baseline's level is its total over its days' factors and its variance is taken
+    as proportional to the mean, so the current day expects level × factor with variance scaled by
+    the factor. The series must then be daily without gaps, and periods before
+    four weeks of history have no baseline.
+
     Returns a DataFrame on the series' index with `expected` (baseline mean), `threshold`, `score`
     (the C1/C2/C3 statistic) and `alarm`; NaN/False where the baseline is too short. With
     `include_p_value` a `p_value` column gives the smallest alpha at which each period would alarm.
     """
     counts, index = counts_of(series)
+    if day_of_week and not _is_daily(index):
+        raise ValueError("day_of_week needs a daily series: a date index with one row for every day")
     result = ears_arrays(
-        counts, method=method, alpha=alpha, baseline=baseline, min_sigma=min_sigma, r_compatible=r_compatible
+        counts,
+        method=method,
+        alpha=alpha,
+        baseline=baseline,
+        min_sigma=min_sigma,
+        day_of_week=day_of_week,
+        r_compatible=r_compatible,
     )
     return result.to_frame(index, include_p_value=include_p_value)
 
@@ -73,9 +96,11 @@ def ears_arrays(
     baseline: int = 7,
     min_sigma: float = 0.0,
     *,
+    day_of_week: bool = False,
     r_compatible: bool = False,
 ) -> Detection:
-    """EARS over many series at once: `counts` is shaped (series, periods); see `ears`."""
+    """EARS over many series at once: `counts` is shaped (series, periods); see `ears`. With
+    `day_of_week` the periods are taken to be consecutive days."""
     if method not in _GUARD:
         raise ValueError(f"method must be one of 'C1', 'C2', 'C3', got {method!r}")
     level = check_alpha(DEFAULT_ALPHA[method] if alpha is None else alpha)
@@ -86,7 +111,8 @@ def ears_arrays(
     z = float(norm.ppf(1.0 - level))
 
     def compute(y: FloatArray) -> Detection:
-        mean, sigma = _baseline_stats(y, int(baseline), _GUARD[method], float(min_sigma))
+        stats = _weekday_baseline_stats if day_of_week else _baseline_stats
+        mean, sigma = stats(y, int(baseline), _GUARD[method], float(min_sigma))
         if method == "C3":
             return _c3(y, mean, sigma, z, r_compatible=r_compatible)
         return _c1_c2(y, mean, sigma, z)
@@ -128,6 +154,60 @@ def _baseline_stats(
     spread = np.maximum(baseline * total_sq - total * total, 0.0)
     mean[:, first:] = total / baseline
     sigma[:, first:] = np.maximum(np.sqrt(spread / (baseline * (baseline - 1))), min_sigma)
+    return mean, sigma
+
+
+def _is_daily(index: pd.Index) -> bool:
+    if not isinstance(index, pd.DatetimeIndex):
+        return False
+    return bool(np.all((index[1:] - index[:-1]) == pd.Timedelta(days=1)))
+
+
+def _weekday_baseline_stats(
+    y: FloatArray, baseline: int, guard: int, min_sigma: float
+) -> tuple[FloatArray, FloatArray]:
+    """Like `_baseline_stats`, on weekday-adjusted counts, scaled back to the current day's weekday.
+
+    Factors are estimated per current day from the window of whole weeks ending with its baseline, so
+    the current day and the guard band never shape them; a pseudo-count keeps the factors of sparse
+    series near 1 instead of 0 or infinity.
+    """
+    n_series, periods = y.shape
+    mean = np.full(y.shape, np.nan)
+    sigma = np.full(y.shape, np.nan)
+    lag = guard + 1
+    shortest = 7 * max(WEEKDAY_WINDOW[0] // 7, -(-baseline // 7))
+    first = shortest + lag - 1
+    if periods <= first:
+        return mean, sigma
+    days = np.arange(first, periods)
+    end = days - lag + 1  # one past each window's (and baseline's) last day
+    # As many whole weeks as the history holds, up to a year: factors from a few weeks are noisy
+    # enough to move the threshold's far tail.
+    window = 7 * np.minimum(end // 7, WEEKDAY_WINDOW[1] // 7)
+    position = np.arange(periods)
+    # factor[r, :, j]: weekday r's level relative to all days, for current day days[j].
+    factor = np.empty((7, n_series, len(days)))
+    total = np.cumsum(np.concatenate([np.zeros((n_series, 1)), y], axis=1), axis=1)
+    day_mean = (total[:, end] - total[:, end - window]) / window
+    for r in range(7):
+        same = np.cumsum(np.concatenate([np.zeros((n_series, 1)), y * (position % 7 == r)], axis=1), axis=1)
+        weekday_mean = (same[:, end] - same[:, end - window]) / (window // 7)
+        factor[r] = (weekday_mean + _PSEUDO_COUNT) / (day_mean + _PSEUDO_COUNT)
+    columns = np.arange(len(days))
+    baseline_days = [end - back for back in range(1, baseline + 1)]
+    counts = [y[:, day] for day in baseline_days]
+    factors = [factor[day % 7, :, columns].T for day in baseline_days]
+    # Counts vary in proportion to their mean (Poisson, or overdispersed by a constant): the level is
+    # the counts' total over the factors' total, and the spread is estimated on a per-unit-mean scale.
+    level = sum(counts) / sum(factors)
+    spread = sum((c - level * f) ** 2 / f for c, f in zip(counts, factors, strict=True)) / (baseline - 1)
+    today = factor[days % 7, :, columns].T
+    mean[:, first:] = level * today
+    sd = np.sqrt(spread * today)
+    # Rounding leaves a flat adjusted baseline a hair above 0; it is flat.
+    sd = np.where(sd < 1e-9 * np.maximum(mean[:, first:], 1.0), 0.0, sd)
+    sigma[:, first:] = np.maximum(sd, min_sigma)
     return mean, sigma
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from typing import Any
 
@@ -38,6 +40,7 @@ class Command(BaseCommand):
                     progress=progress,
                     signings=True,
                     histories=True,
+                    services=True,
                 )
             self.stdout.write(
                 f"{summary.residents:,} residents, {summary.committees} committees, {summary.teams} teams."
@@ -56,5 +59,12 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         self.stdout.write(self.style.SUCCESS(f"\nOpen http://{options['addrport']}/ and log in.\n"))
-        # --insecure serves the static files without a separate web server, as a demo should.
-        call_command("runserver", options["addrport"], insecure_serving=True, use_reloader=False)
+        # Reports and other background work need a worker; the demo runs the database-backed one beside
+        # the server and stops it with the server.
+        worker = subprocess.Popen([sys.executable, "-m", "jiayi", "db_worker", "--interval", "1"])
+        try:
+            # --insecure serves the static files without a separate web server, as a demo should.
+            call_command("runserver", options["addrport"], insecure_serving=True, use_reloader=False)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)

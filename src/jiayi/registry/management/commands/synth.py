@@ -12,6 +12,11 @@ from jiayi.registry.management.progress import RichProgress
 from jiayi.synth import SynthConfig, SynthError, generate_district
 
 
+def _services(options: dict[str, Any]) -> bool:
+    """Services are delivered to signed patients: without signings or histories there are none."""
+    return not (options["no_services"] or options["no_signings"] or options["no_histories"])
+
+
 class Command(BaseCommand):
     help = "Generate a synthetic district (places, institutions, staff, teams, households, residents)."
 
@@ -30,6 +35,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--no-histories", action="store_true", help="generate no visits, diagnoses or measurements"
+        )
+        parser.add_argument(
+            "--no-services",
+            action="store_true",
+            help="generate no assessments, follow-ups, contacts, referrals, points or education",
         )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -52,10 +62,14 @@ class Command(BaseCommand):
                         progress=progress,
                         signings=not options["no_signings"],
                         histories=not options["no_histories"],
+                        services=_services(options),
                     )
             else:
                 summary = generate_district(
-                    cfg, signings=not options["no_signings"], histories=not options["no_histories"]
+                    cfg,
+                    signings=not options["no_signings"],
+                    histories=not options["no_histories"],
+                    services=_services(options),
                 )
         except SynthError as error:
             raise CommandError(str(error)) from error
@@ -69,6 +83,7 @@ class Command(BaseCommand):
             "staff": summary.staff,
             "teams": summary.teams,
             "registered_gps": summary.registered_gps,
+            "services": summary.services,
             "seconds": summary.seconds,
         }
         if options["json"]:

@@ -1,4 +1,5 @@
-"""`jiayi surveillance import-counts|detect|evaluate|synth-feed`: the early-warning commands."""
+"""`jiayi surveillance import-counts|detect|evaluate|synth-feed|send-notifications`: the early-warning
+commands."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from jiayi.surveillance import evaluation, services
+from jiayi.surveillance import evaluation, notify, services
 from jiayi.surveillance.report import evaluation_report
 from jiayi.surveillance.synth import generate_sentinel_feed
 
 CSV_COLUMNS = ("unit", "date", "code", "count")
+CASE_COLUMNS = ("code", "onset_date", "reported_on", "place")
+LAB_COLUMNS = ("unit", "sampled_on", "pathogen", "outcome")
 
 
 def _date(text: str) -> date:
@@ -30,10 +33,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{import-counts,detect,evaluate,synth-feed}"
+            dest="action",
+            required=True,
+            metavar="{import-counts,import-cases,import-lab-results,detect,evaluate,synth-feed,"
+            "send-notifications}",
         )
         importer = actions.add_parser("import-counts", help="import daily counts from a CSV file")
         importer.add_argument("file", type=Path, help="CSV with columns unit,date,code,count")
+        cases = actions.add_parser("import-cases", help="import case reports from a CSV file")
+        cases.add_argument("file", type=Path, help="CSV: code,onset_date,reported_on,place[,unit,citizen_id]")
+        labs = actions.add_parser("import-lab-results", help="import lab results from a CSV file")
+        labs.add_argument("file", type=Path, help="CSV: unit,sampled_on,pathogen,outcome[,case]")
         detect = actions.add_parser("detect", help="run every detector setting and open alerts")
         detect.add_argument("--as-of", type=_date, default=None, help="the day to detect for (default today)")
         detect.add_argument("--lookback", type=int, default=services.LOOKBACK_DAYS)
@@ -51,11 +61,28 @@ class Command(BaseCommand):
         synth.add_argument("--days", type=int, default=800)
         synth.add_argument("--end", type=_date, default=None)
         synth.add_argument("--outbreaks", type=int, default=3)
+        send = actions.add_parser("send-notifications", help="deliver the alert notification outbox")
+        send.add_argument(
+            "--gateway", default=None, help="log, email or a dotted path (default: the setting)"
+        )
+        send.add_argument("--limit", type=int, default=500, help="at most this many notifications")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "import-counts":
             self._import(options["file"])
+        elif action == "import-cases":
+            raw = self._read_csv(options["file"], CASE_COLUMNS)
+            case_rows, errors = services.check_case_rows(raw, timezone.localdate())
+            self._reject(errors)
+            ids = services.do_ingest_cases(case_rows, source=f"csv:{options['file'].name}")
+            self.stdout.write(f"{len(ids)} case reports imported")
+        elif action == "import-lab-results":
+            raw = self._read_csv(options["file"], LAB_COLUMNS)
+            lab_rows, errors = services.check_lab_rows(raw, timezone.localdate())
+            self._reject(errors)
+            ids = services.do_ingest_lab_results(lab_rows, source=f"csv:{options['file'].name}")
+            self.stdout.write(f"{len(ids)} lab results imported")
         elif action == "detect":
             as_of = options["as_of"] or timezone.localdate()
             result = services.do_detect(as_of, lookback=options["lookback"])
@@ -65,6 +92,13 @@ class Command(BaseCommand):
             )
         elif action == "evaluate":
             self._evaluate(options)
+        elif action == "send-notifications":
+            try:
+                gateway = notify.get_gateway(options["gateway"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            sent = notify.send_pending(gateway, limit=options["limit"])
+            self.stdout.write(f"{sent.sent} sent, {sent.failed} failed, {sent.skipped} already sent")
         else:
             summary = generate_sentinel_feed(
                 seed=options["seed"], days=options["days"], end=options["end"], outbreaks=options["outbreaks"]
@@ -76,20 +110,26 @@ class Command(BaseCommand):
                     f"{outbreak.days} days, {outbreak.cases} extra cases"
                 )
 
-    def _import(self, path: Path) -> None:
+    def _read_csv(self, path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
         if not path.exists():
             raise CommandError(f"no file {path}")
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            if reader.fieldnames is None or set(CSV_COLUMNS) - set(reader.fieldnames):
-                raise CommandError(f"the header must name the columns {','.join(CSV_COLUMNS)}")
-            raw = list(reader)
-        rows, errors = services.check_count_rows(raw, timezone.localdate())
+            if reader.fieldnames is None or set(columns) - set(reader.fieldnames):
+                raise CommandError(f"the header must name the columns {','.join(columns)}")
+            return list(reader)
+
+    def _reject(self, errors: list[services.RowError]) -> None:
         if errors:
             for error in errors:
                 # Data row n is line n + 1 of the file, after the header.
                 self.stderr.write(f"line {error.row + 1}: {error.field}: {error.message}")
             raise CommandError(f"{len(errors)} errors; nothing imported")
+
+    def _import(self, path: Path) -> None:
+        raw = self._read_csv(path, CSV_COLUMNS)
+        rows, errors = services.check_count_rows(raw, timezone.localdate())
+        self._reject(errors)
         result = services.do_ingest_counts(rows, source=f"csv:{path.name}")
         self.stdout.write(
             f"{result.created} new, {result.revised} revised, {result.unchanged} unchanged; "

@@ -1,0 +1,254 @@
+"""Every indicator on a hand-built street whose expected numerators and denominators are worked out
+below, resident by resident. Reference date 2026-06-30, year to date (two full quarters).
+
+    A  born 1955-03-01 (71), 常住, signed (district hospital in the combination), complete record;
+       hypertension since 2020, clinic BP 2026-02-01 150/85 and 2026-05-01 135/80 (2 follow-ups ≥ 2
+       quarters: managed to spec; last reading below 150/90: controlled); complete 65+ exam 2026-03-10;
+       visits: the centre 2026-02-01 and the district hospital 2026-04-01; contacts in Q1 and Q2.
+    B  born 1986-01-01 (40), 常住, unsigned, record; type-2 diabetes since 2025; one clinic fasting
+       glucose 6.5 on 2026-03-01 (1 follow-up < 2: not to spec; controlled); visit at the hospital.
+    C  born 1996-01-01 (30), 常住, signed, no health record; yearly report generated 2026-03-01;
+       yearly assessment 2026-04-01.
+    D  born 1946-01-01 (80), registered but not 常住, signed, record without a phone (incomplete);
+       complete exam 2026-04-01.
+    E  born 1960-01-01 (66), 常住, signed, complete record; incomplete exam 2026-02-01; contact in Q1 only.
+    F  born 1976-01-01, died 2026-01-15 while signed: neither 常住 nor signed on the reference date.
+    G  born 2022-01-01 (4), 常住, unsigned, no record: key population (child 0–6).
+    H  born 1980-01-01 (46), 常住, record, signing terminated 2026-03-01, declared disabled (key).
+    A smart health post opened 2026-02-01 in the street; the centre opened in 2010.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from jiayi.care.models import Assessment, Contact, YearlyReport
+from jiayi.indicators import engine
+from jiayi.records.choices import ObservationCode
+from jiayi.registry.choices import KeyPopulation, PlaceLevel
+from jiayi.registry.models import Institution, KeyPopulationDeclaration
+from jiayi.signing.choices import SigningStatus
+
+from .world import AS_OF, World, build_world, moment
+
+pytestmark = pytest.mark.django_db
+
+# code → (numerator, denominator) on the street
+EXPECTED: dict[str, tuple[int, int]] = {
+    # 常住 alive: A B C E G H = 6; signed among them: A C E
+    "signing.coverage": (3, 6),
+    # key among 常住: A (65+, htn) B (dm) E (65+) G (0–6) H (declared) = 5; signed: A E
+    "signing.key_coverage": (2, 5),
+    # signed residents' visits: A's two, both inside the combination, one at the signing centre
+    "signing.visit_compliance": (2, 2),
+    "signing.community_visit_rate": (1, 2),
+    # signed hypertensive: A, managed to spec
+    "htn.signed_standard_rate": (1, 1),
+    # no signed diabetic
+    "dm.signed_standard_rate": (0, 0),
+    # one post opened this year / one centre
+    "facility.smart_posts_new": (1, 1),
+    # 常住 65+: A E; managed (record + complete exam): A
+    "elderly.management_rate": (1, 2),
+    # signed 65+: A D E; managed: A D (D has a record and a complete exam)
+    "elderly.signed_management_rate": (2, 3),
+    # 常住 65+ examined: A E / signed 65+: A D E
+    "elderly.exam_to_signed": (2, 3),
+    # 常住 with a record: A B E H / 6
+    "ehr.filing_rate": (4, 6),
+    # signed A C D E; complete and dynamic: A E (C has no record, D no phone)
+    "ehr.signed_standard_rate": (2, 4),
+    # one GP / six 常住 residents (per 10,000)
+    "workforce.gp_per_10k": (1, 6),
+    "committee.designated_doctor": (1, 1),
+    # signed A C D E: C assessed
+    "signing.annual_assessment_rate": (1, 4),
+    # reached in Q1 and Q2: A (E only in Q1)
+    "signing.quarterly_contact_rate": (1, 4),
+    # report generated for C
+    "signing.annual_report_rate": (1, 4),
+    # 常住 visits: A's 2 and B's 1; at primary care: A's centre visit
+    "community.outpatient_share": (1, 3),
+    "mental.community_rehab_coverage": (0, 0),
+    # 常住 hypertensive: A, to spec and controlled
+    "htn.standard_rate": (1, 1),
+    "htn.control_rate": (1, 1),
+    # 常住 diabetic: B, not to spec, controlled
+    "dm.standard_rate": (0, 1),
+    "dm.control_rate": (1, 1),
+    # 常住 with a record: A B E H; with an entry in 12 months: A B E
+    "ehr.use_rate": (3, 4),
+}
+
+
+def populate(world: World) -> None:
+    a = world.resident(date(1955, 3, 1))
+    world.sign(a, district_hospital=world.hospital)
+    world.diagnose(a, "I10", date(2020, 1, 1))
+    world.bp(a, date(2026, 2, 1), 150, 85)
+    world.bp(a, date(2026, 5, 1), 135, 80)
+    world.exam(a, date(2026, 3, 10))
+    world.visit(a, date(2026, 2, 1))
+    world.visit(a, date(2026, 4, 1), world.hospital)
+    Contact.objects.create(resident=a, at=moment(date(2026, 2, 10)), channel="phone", outcome="reached")
+    Contact.objects.create(resident=a, at=moment(date(2026, 5, 10)), channel="wechat", outcome="reached")
+
+    b = world.resident(date(1986, 1, 1))
+    world.diagnose(b, "E11.9", date(2025, 1, 1))
+    world.observe(b, ObservationCode.FASTING_GLUCOSE, 6.5, date(2026, 3, 1))
+    world.visit(b, date(2026, 3, 1), world.hospital)
+
+    c = world.resident(date(1996, 1, 1), record=False)
+    world.sign(c)
+    YearlyReport.objects.create(resident=c, year=2026, pdf=b"%PDF", generated_at=moment(date(2026, 3, 1)))
+    Assessment.objects.create(resident=c, year=2026, performed_on=date(2026, 4, 1), classification="healthy")
+
+    d = world.resident(date(1946, 1, 1), lives_here=False, phone="")
+    world.sign(d)
+    world.exam(d, date(2026, 4, 1))
+
+    e = world.resident(date(1960, 1, 1))
+    world.sign(e)
+    world.exam(e, date(2026, 2, 1), complete=False)
+    Contact.objects.create(resident=e, at=moment(date(2026, 1, 20)), channel="phone", outcome="reached")
+
+    f = world.resident(date(1976, 1, 1), died=date(2026, 1, 15))
+    world.sign(f)
+
+    world.resident(date(2022, 1, 1), record=False)
+
+    h = world.resident(date(1980, 1, 1))
+    world.sign(
+        h,
+        starts_on=date(2025, 1, 1),
+        status=SigningStatus.TERMINATED,
+        status_changed_at=moment(date(2026, 3, 1)),
+    )
+    KeyPopulationDeclaration.objects.create(
+        resident=h,
+        key_population=KeyPopulation.DISABLED,
+        declared_at=timezone.now(),
+        valid_from=date(2025, 1, 1),
+    )
+    Institution.objects.create(
+        code=f"POST-{world.street.pk}",
+        name="智慧健康驿站",
+        kind="smart_health_post",
+        place=world.street,
+        parent=world.centre,
+        opened_on=date(2026, 2, 1),
+    )
+
+
+@pytest.fixture
+def world() -> World:
+    built = build_world()
+    populate(built)
+    return built
+
+
+def test_every_indicator_on_the_hand_built_street(world: World) -> None:
+    rows = engine.compute(AS_OF, level="street")
+    mine = {row["code"]: row for row in rows if row["unit_id"] == world.street.pk}
+    street_codes = {i.code for i in engine.select_indicators(None) if "street" in i.levels}
+    assert set(EXPECTED) == street_codes
+    for code, (numerator, denominator) in EXPECTED.items():
+        row = mine.get(code, {"numerator": 0, "denominator": 0})
+        assert (row["numerator"], row["denominator"]) == (numerator, denominator), code
+
+
+def test_values_targets_and_met(world: World) -> None:
+    rows = engine.compute(AS_OF, level="street", codes=["signing.coverage", "workforce.gp_per_10k"])
+    by_code = {row["code"]: row for row in rows if row["unit_id"] == world.street.pk}
+    coverage = by_code["signing.coverage"]
+    assert coverage["value"] == 0.5
+    assert coverage["target"] == 0.48  # raised from 45% from 2025 on
+    assert coverage["met"] is True
+    assert coverage["unit_name"] == world.street.name
+    density = by_code["workforce.gp_per_10k"]
+    assert density["value"] == pytest.approx(10000 / 6)
+
+
+def test_a_unit_with_no_denominator_has_no_value(world: World) -> None:
+    rows = engine.compute(AS_OF, level="street", codes=["dm.signed_standard_rate"])
+    row = next(r for r in rows if r["unit_id"] == world.street.pk)
+    assert row["value"] is None
+    assert row["met"] is None
+
+
+def test_the_doctor_counts_signed_and_designated_residents(world: World) -> None:
+    rows = engine.compute(AS_OF, level="doctor", codes=["signing.coverage"])
+    row = next(r for r in rows if r["unit_id"] == world.doctor.pk)
+    # Every resident of the committee counts at its designated doctor, signed or not.
+    assert (row["numerator"], row["denominator"]) == (3, 6)
+
+
+def test_quarter_to_date(world: World) -> None:
+    # Q2 to 30 June: A's follow-up of 1 May is the one in the quarter (1 full quarter: to spec).
+    rows = engine.compute(
+        AS_OF, level="street", codes=["htn.standard_rate", "community.outpatient_share"], period="quarter"
+    )
+    by_code = {row["code"]: row for row in rows if row["unit_id"] == world.street.pk}
+    assert (by_code["htn.standard_rate"]["numerator"], by_code["htn.standard_rate"]["denominator"]) == (1, 1)
+    # Visits in Q2: A's hospital visit only (not primary care).
+    share = by_code["community.outpatient_share"]
+    assert (share["numerator"], share["denominator"]) == (0, 1)
+
+
+def test_district_target_override() -> None:
+    from jiayi.indicators import catalogue
+
+    compliance = catalogue.get("signing.visit_compliance")
+    assert compliance.target_for("310118", 2026) == 0.85
+    assert compliance.target_for("310105", 2026) == 0.80
+    coverage = catalogue.get("signing.coverage")
+    assert coverage.target_for("310105", 2024) == 0.45
+    assert coverage.target_for("310105", 2025) == 0.48
+
+
+def test_every_declaration_is_well_formed() -> None:
+    from jiayi.indicators import catalogue
+
+    assert catalogue.check_catalogue() == []
+    core = {
+        "signing.coverage",
+        "signing.key_coverage",
+        "signing.visit_compliance",
+        "htn.signed_standard_rate",
+        "dm.signed_standard_rate",
+        "facility.smart_posts_new",
+        "elderly.management_rate",
+        "elderly.signed_management_rate",
+        "elderly.exam_to_signed",
+        "ehr.filing_rate",
+        "ehr.signed_standard_rate",
+        "workforce.gp_per_10k",
+        "committee.designated_doctor",
+        "signing.annual_assessment_rate",
+        "signing.quarterly_contact_rate",
+        "signing.annual_report_rate",
+        "community.outpatient_share",
+        "mental.community_rehab_coverage",
+        "signing.community_visit_rate",
+    }
+    assert core <= set(catalogue.BY_CODE)
+    for indicator in catalogue.INDICATORS:
+        assert indicator.name_zh
+        assert indicator.name_en
+        assert len(indicator.description) > 40
+
+
+def test_unknown_code_and_level_are_refused() -> None:
+    with pytest.raises(engine.EngineError, match="unknown indicator"):
+        engine.compute(AS_OF, level="district", codes=["no.such"])
+    with pytest.raises(engine.EngineError, match="level"):
+        engine.compute(AS_OF, level="planet")
+
+
+def test_district_level_row_exists(world: World) -> None:
+    rows = engine.compute(AS_OF, level="district", codes=["signing.coverage"])
+    assert [r["unit_id"] for r in rows] == [world.district.pk]
+    assert world.district.level == PlaceLevel.DISTRICT

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from jiayi.points import services
+
+
+@pytest.fixture
+def point_rules(db: None) -> None:
+    services.ensure_default_rules()
