@@ -44,7 +44,16 @@ def elderly_exam(resident: Resident, on: date, *, complete: bool = True) -> Elde
 def self_measurement(
     resident: Resident, at: datetime, *, method: str = ObservationMethod.SMART_HEALTH_POST
 ) -> Observation:
-    return Observation.objects.create(
+    observation = unsaved_measurement(resident, at, method=method)
+    observation.save()
+    return observation
+
+
+def unsaved_measurement(
+    resident: Resident, at: datetime, *, method: str = ObservationMethod.SMART_HEALTH_POST
+) -> Observation:
+    """A health-post reading not stored yet, for writers that store in bulk."""
+    return Observation(
         resident=resident,
         institution=centre(),
         source_system="health-post",

@@ -24,9 +24,11 @@ from jiayi.points.models import (
 )
 from jiayi.points.rules import PointEvent, RedemptionRefused
 from jiayi.records.choices import ObservationMethod
+from jiayi.records.models import Observation
+from jiayi.records.signals import entries_written
 from jiayi.registry.models import Resident
 
-from .helpers import at, elderly_exam, item, self_measurement
+from .helpers import at, elderly_exam, item, self_measurement, unsaved_measurement
 
 pytestmark = pytest.mark.django_db
 DAY = date(2025, 9, 3)
@@ -81,6 +83,23 @@ def test_both_halves_of_a_blood_pressure_reading_are_one_upload(point_rules: Non
     self_measurement(resident, at(DAY, 9, 15))
     self_measurement(resident, at(DAY, 9, 15), method=ObservationMethod.WEARABLE)
     assert services.balance_of(resident) == 2
+
+
+def test_a_bulk_written_chunk_pays_its_self_measurements_once_within_the_cap(point_rules: None) -> None:
+    resident = _residents(1)[0]
+    chunk = Observation.objects.bulk_create(
+        [unsaved_measurement(resident, at(DAY, hour)) for hour in range(8, 13)]
+        + [unsaved_measurement(resident, at(DAY, 14), method=ObservationMethod.CLINIC)]
+    )
+    assert services.balance_of(resident) == 0  # bulk_create sends no post_save
+
+    entries_written.send(sender=Observation, instances=chunk, created=True)
+    entries_written.send(sender=Observation, instances=chunk, created=False)  # the same chunk again
+
+    # Five uploads at 2 points, capped at 6 a day; the clinic reading earns nothing; nothing twice.
+    assert services.balance_of(resident) == 6
+    assert PointEntry.objects.filter(resident=resident).count() == 5
+    _assert_balanced(resident)
 
 
 def test_replaying_the_same_events_awards_nothing_twice(point_rules: None) -> None:

@@ -194,7 +194,14 @@ def award_events(kind: str, events: Iterable[PointEvent]) -> ReplayResult:
     rule = _rule(kind)
     if rule is None:
         return ReplayResult(0, 0)
-    paid_keys = set(PointEntry.objects.filter(rule=rule).values_list("event_key", flat=True))
+    events = list(events)
+    if not events:
+        return ReplayResult(0, 0)
+    ledger = PointEntry.objects.filter(rule=rule)
+    if len(events) <= _BATCH:
+        # An import chunk: look up only its own keys rather than the rule's whole ledger.
+        ledger = ledger.filter(event_key__in=[event.key for event in events])
+    paid_keys = set(ledger.values_list("event_key", flat=True))
     fresh: dict[str, PointEvent] = {}
     for event in events:
         if event.key not in paid_keys and event.key not in fresh:
