@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -47,7 +47,10 @@ class Command(BaseCommand):
             )
             # Sentinel counts with an outbreak ending today, so the CDC officer's page has alerts to work.
             feed = generate_sentinel_feed(seed=options["seed"], end=date.today())
-            do_detect(date.today())
+            # Detection runs daily; replaying the last fortnight opens the alerts the schedule would have,
+            # whatever weekday the latest outbreak ends on.
+            for back in range(14, -1, -1):
+                do_detect(date.today() - timedelta(days=back))
             self.stdout.write(
                 f"Early-warning feed: {feed.units} reporting units, {feed.counts:,} daily counts, "
                 f"{len(feed.outbreaks)} injected outbreaks."
