@@ -5,10 +5,12 @@ ways of loading the same kind of feed (blood-pressure and glucose readings from 
 each reading one FHIR Observation) are timed in the same run:
 
 * csv: `jiayi import-csv readings` (services.do_import_csv): chunked, batched lookups, bulk writes;
-* fhir: the same readings as FHIR Observations in batch bundles of 1,000 (services.import_bundle, the
-  path of `POST /api/fhir/` and `jiayi import-fhir`): every entry validated against the FHIR R4 model
-  and checked on its own, then each chunk's references and stored entries looked up in bulk, good
-  entries written with one multi-row insert and one chained audit entry each (audit.record_many);
+* fhir: the same readings as FHIR Observations in batch bundle files of 1,000 (written before the clock
+  starts; services.import_bundle on each file's bytes, the path of `POST /api/fhir/` and
+  `jiayi import-fhir`): every entry validated against the FHIR R4 model (the first of each shape by
+  the model, later ones by their values, `fhir_in.check_structure`) and checked on its own, then each
+  chunk's references and stored entries looked up in bulk, good entries written with one multi-row
+  insert and one chained audit entry each (audit.record_many);
 * baseline: the straightforward per-row ORM import: look the resident and institution up, normalise,
   `update_or_create`, one row at a time.
 
@@ -17,6 +19,7 @@ The ratio printed is each path's rate ÷ the baseline's. Peak memory is the work
     .venv/bin/python bench/records_import.py               # 1M CSV rows and 1M FHIR resources on SQLite
     .venv/bin/python bench/records_import.py --quick       # 100k of each
     .venv/bin/python bench/records_import.py --postgres    # also on PostgreSQL (DATABASE_URL or 127.0.0.1)
+    .venv/bin/python bench/records_import.py --postgres-only
     .venv/bin/python bench/records_import.py --only fhir   # one path (fhir or csv) and the baseline
 """
 
@@ -71,7 +74,9 @@ def _worker(mode: str, n: int) -> None:
         # peak memory printed is the import's own.
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size=-2000")
-    citizen_ids = list(Resident.objects.exclude(citizen_id=None).values_list("citizen_id", flat=True))
+    citizen_ids = [
+        c for c in Resident.objects.exclude(citizen_id=None).values_list("citizen_id", flat=True) if c
+    ]
     institution = str(Institution.objects.order_by("id").values_list("code", flat=True).first())
     rows = _readings(n, citizen_ids, institution)
     header = ["source_id", "citizen_id", "institution", "effective_at", "code", "value", "unit"]
@@ -81,6 +86,11 @@ def _worker(mode: str, n: int) -> None:
             writer = csv.writer(out)
             writer.writerow(header)
             writer.writerows(rows)
+        bundles: list[Path] = []
+        if mode == "fhir":
+            # The feed arrives as bundle files, as `jiayi import-fhir` reads them: they are written
+            # before the clock starts, and reading and parsing them is timed with the import.
+            bundles = _write_bundles(path, institution, Path(tmp))
         start = time.perf_counter()
         if mode == "csv":
             from jiayi.records.bulk import READINGS
@@ -91,7 +101,7 @@ def _worker(mode: str, n: int) -> None:
             assert outcome.ok, outcome.errors[:3]
             assert outcome.created == n
         elif mode == "fhir":
-            _fhir(path, institution)
+            _fhir(bundles, institution)
         else:
             _baseline(path)
         seconds = time.perf_counter() - start
@@ -102,14 +112,13 @@ def _worker(mode: str, n: int) -> None:
     print(json.dumps({"seconds": seconds, "rows": n, "peak_mb": peak_mb}))
 
 
-def _fhir(path: Path, institution: str) -> None:
+def _write_bundles(path: Path, institution: str, folder: Path) -> list[Path]:
+    """The readings as batch bundles of 1,000 Observations, one JSON file each."""
     from itertools import islice
 
     from jiayi.records import fhir_systems as systems
-    from jiayi.records.services import import_bundle
-    from jiayi.registry.models import Institution
 
-    producer = Institution.objects.get(code=institution)
+    written: list[Path] = []
     with path.open(encoding="utf-8", newline="") as lines:
         reader = csv.DictReader(lines)
         while chunk := list(islice(reader, 1_000)):
@@ -133,13 +142,20 @@ def _fhir(path: Path, institution: str) -> None:
                 }
                 for row in chunk
             ]
-            outcome = import_bundle(
-                {"resourceType": "Bundle", "type": "batch", "entry": entries},
-                actor=None,
-                source_system="bench",
-                institution=producer,
-            )
-            assert outcome.ok, outcome.errors[:3]
+            bundle = folder / f"bundle-{len(written):05d}.json"
+            bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "batch", "entry": entries}))
+            written.append(bundle)
+    return written
+
+
+def _fhir(bundles: list[Path], institution: str) -> None:
+    from jiayi.records.services import import_bundle
+    from jiayi.registry.models import Institution
+
+    producer = Institution.objects.get(code=institution)
+    for bundle in bundles:
+        outcome = import_bundle(bundle.read_bytes(), actor=None, source_system="bench", institution=producer)
+        assert outcome.ok, outcome.errors[:3]
 
 
 def _baseline(path: Path) -> None:
@@ -204,7 +220,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--postgres-only", action="store_true", help="on PostgreSQL alone")
     parser.add_argument("--only", choices=("fhir", "csv"), help="time one path (and the baseline)")
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -213,7 +230,9 @@ def main() -> None:
         return
     csv_rows = 100_000 if args.quick else 1_000_000
     sample = 5_000 if args.quick else 20_000  # the per-row baseline is timed on a sample
-    databases = ["sqlite", "postgres"] if args.postgres else ["sqlite"]
+    databases = (
+        ["postgres"] if args.postgres_only else ["sqlite", "postgres"] if args.postgres else ["sqlite"]
+    )
     for database in databases:
         baseline = _run("baseline", sample, database)
         base_rate = baseline["rows"] / baseline["seconds"]

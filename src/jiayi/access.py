@@ -17,7 +17,7 @@ from jiayi.care.models import FollowUp  # health management
 from jiayi.feedback.models import Complaint  # health points, education, feedback
 from jiayi.points.models import CatalogueItem  # health points, education, feedback
 from jiayi.records.models import AccountAuthorisation, MatchReview, ResidentMerge  # health account
-from jiayi.referrals.models import Appointment, Referral, Slot  # referrals and appointments
+from jiayi.referrals.models import Appointment, Referral, ReferralFile, Slot  # referrals and appointments
 from jiayi.registry.choices import Relationship, Role
 from jiayi.registry.models import Account, Household, Institution, Place, Resident, Staff, Team
 from jiayi.reports.models import IssuedReport  # district reports
@@ -662,6 +662,24 @@ def down_referrals_acceptable_by(user: Any) -> QuerySet[Referral]:
     return referrals_visible_to(user).filter(direction="down")
 
 
+def referrals_with_files_readable_by(user: Any) -> QuerySet[Referral]:
+    """Referrals whose uploaded files the user may read: the receiving hospital's desk (once sent) and
+    the referring family doctor's team. A centre manager or the resident reads the referral, not its
+    files."""
+    account = account_of(user)
+    if account is None:
+        return Referral.objects.none()
+    if account.role in (Role.FAMILY_DOCTOR, Role.TEAM_MEMBER):
+        team_staff = Staff.objects.filter(teams__in=teams_of_staff(account))
+        return referrals_visible_to(user).filter(direction="up", family_doctor__in=team_staff)
+    return referrals_handled_by_desk(user)
+
+
+def referral_files_visible_to(user: Any) -> QuerySet[ReferralFile]:
+    """Files sent with referrals the user may read (`referrals_with_files_readable_by`)."""
+    return ReferralFile.objects.filter(referral__in=referrals_with_files_readable_by(user))
+
+
 def slots_visible_to(user: Any) -> QuerySet[Slot]:
     """Slots the user may see: family doctors both pools, a referral desk its hospital's, everyone else
     with an account the public pool only, so a reserved slot never shows as free to the public."""
@@ -748,12 +766,13 @@ def can_view_indicators(user: Any) -> bool:
 
 def indicator_units_visible_to(user: Any, level: str) -> set[int] | None:
     """The units of a level whose figures the user may see (None: all of them). District and street
-    figures are public to every indicator role; a clinician sees their own centre, teams and self, a
-    centre manager their centre's teams and doctors; analysts, CDC officers and administrators all."""
+    figures are public to every indicator role, and so are hospitals' (their slots, no one's data); a
+    clinician sees their own centre, teams and self, a centre manager their centre's teams and doctors;
+    analysts, CDC officers and administrators all."""
     account = account_of(user)
     if account is None or account.role not in INDICATOR_ROLES:
         return set()
-    if level in ("district", "street"):
+    if level in ("district", "street", "hospital"):
         return None
     if account.role in (Role.DISTRICT_ANALYST, Role.CDC_OFFICER, Role.ADMINISTRATOR):
         return None

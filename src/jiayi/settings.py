@@ -228,6 +228,10 @@ JIAYI_RESERVED_SLOT_SHARE = env("JIAYI_RESERVED_SLOT_SHARE", "0.10")
 # Reserved slots still free this many hours before they start go back to the public pool.
 JIAYI_RESERVED_RELEASE_HOURS = env_int("JIAYI_RESERVED_RELEASE_HOURS", 48)
 JIAYI_SLOT_HOLD_MINUTES = env_int("JIAYI_SLOT_HOLD_MINUTES", 10)
+# Files sent with referrals (PDF, JPEG, PNG): at most this many MB each, kept in a private storage
+# that no URL serves (read only through the audited download views).
+JIAYI_ATTACHMENT_MAX_MB = env_int("JIAYI_ATTACHMENT_MAX_MB", 10)
+JIAYI_ATTACHMENT_DIR = Path(env("JIAYI_ATTACHMENT_DIR", str(DATA_DIR / "attachments"))).resolve()
 # Residents 65+ count as controlled below 150/90 instead of 140/90 (an operational choice of the spec).
 JIAYI_ELDERLY_BP_TARGET_150 = env_bool("JIAYI_ELDERLY_BP_TARGET_150", default=True)
 # Walking speed for the 15-minute access analysis (comfortable speed of people aged 60–79).

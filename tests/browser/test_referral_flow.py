@@ -1,6 +1,7 @@
-"""A referral end to end: the family doctor refers a signed resident with a reserved slot, the hospital's
-referral desk accepts, records the visit and refers the resident back down to a family bed, and the
-down-referral shows on the doctor's worklist, where the centre accepts it."""
+"""A referral end to end: the family doctor refers a signed resident with a reserved slot and an ECG
+report attached, the hospital's referral desk downloads the report, accepts, records the visit and
+refers the resident back down to a family bed, and the down-referral shows on the doctor's worklist,
+where the centre accepts it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ from .conftest import VIEWPORT
 
 pytestmark = pytest.mark.browser
 UNMASKED = re.compile(r"\d{17}[\dXx]|1[3-9]\d{9}")
+ECG_REPORT = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
 
 
 def log_in(page: Any, username: str) -> None:
@@ -37,8 +42,9 @@ def _clean(page: Any) -> None:
 
 
 def test_it_refers_up_with_a_reserved_slot_and_returns_down_to_the_worklist(
-    page: Any, chromium: Any, live_server: Any, artifacts: Path
+    page: Any, chromium: Any, live_server: Any, artifacts: Path, settings: Any, tmp_path: Path
 ) -> None:
+    settings.JIAYI_ATTACHMENT_DIR = tmp_path / "attachments"
     doctor_user = User.objects.get(username="doctor")
     desk_user = User.objects.get(username="desk")
     doctor = doctor_user.account.staff
@@ -68,6 +74,9 @@ def test_it_refers_up_with_a_reserved_slot_and_returns_down_to_the_worklist(
     page.check(f"#slot-list input[value='{reserved[1].pk}']")
     page.select_option("select[name=urgency]", "urgent")
     page.fill("textarea[name=reason]", "胸闷一周，心电图ST段改变，请心内科优先诊治")
+    page.set_input_files(
+        "#id_attachments", files=[{"name": "心电图.pdf", "mimeType": "application/pdf", "buffer": ECG_REPORT}]
+    )
     _clean(page)
     page.screenshot(path=str(artifacts / "referrals-01-form-with-slot-picker.png"), full_page=True)
     page.click("#send-referral")
@@ -77,6 +86,13 @@ def test_it_refers_up_with_a_reserved_slot_and_returns_down_to_the_worklist(
     assert referral.appointment is not None
     assert referral.appointment.slot_id == reserved[1].pk
     assert referral.appointment.pool == Pool.RESERVED
+    [report] = referral.files.all()
+    assert (report.name, report.content_type, report.size) == (
+        "心电图.pdf",
+        "application/pdf",
+        len(ECG_REPORT),
+    )
+    assert page.locator("#files a", has_text="心电图.pdf").count() == 1
     page.screenshot(path=str(artifacts / "referrals-02-sent.png"), full_page=True)
 
     # The hospital's referral desk sees it on top, accepts it, records the visit and refers back down.
@@ -87,10 +103,16 @@ def test_it_refers_up_with_a_reserved_slot_and_returns_down_to_the_worklist(
     log_in(desk, "desk")
     desk.click("nav.main-nav >> text=转诊")
     desk.wait_for_url(re.compile(r"/referrals/desk/$"))
-    assert desk.locator("#incoming tbody tr").first.locator("a").inner_text() == str(referral.pk)
+    assert desk.locator("#incoming tbody tr").first.locator("td").first.inner_text() == str(referral.pk)
     _clean(desk)
+    assert desk.locator("#incoming tbody tr").first.locator(".files a").inner_text() == "心电图.pdf"
     desk.screenshot(path=str(artifacts / "referrals-03-desk.png"), full_page=True)
     desk.click(f"#incoming a[href='/referrals/{referral.pk}/']")
+    with desk.expect_download() as download_info:
+        desk.click(f"#files a[href='/referrals/files/{report.pk}/']")
+    download = download_info.value
+    assert download.suggested_filename == "心电图.pdf"
+    assert Path(download.path()).read_bytes() == ECG_REPORT
     desk.click("#accept")
     desk.wait_for_selector("#record-visit")
     referral.refresh_from_db()

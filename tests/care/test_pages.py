@@ -18,7 +18,7 @@ from tests.signing.helpers import client_for
 from .helpers import enrol, scheduled
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 UNMASKED = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])|(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
@@ -197,3 +197,61 @@ def test_a_centre_manager_reads_but_does_not_record(personas: Any, overdue: Foll
 
     assert client.get(f"/care/residents/{overdue.resident_id}/").status_code == 200
     assert client.get(f"/care/follow-ups/{overdue.pk}/").status_code == 404
+
+
+def test_unreachable_from_the_worklist_moves_the_follow_up_to_the_next_attempt(
+    personas: Any, overdue: FollowUp, today: date
+) -> None:
+    client = client_for(personas.doctor)
+
+    response = client.post(
+        f"/care/residents/{overdue.resident_id}/contact/",
+        {"channel": "phone", "outcome": "unreachable"},
+        **HTMX,
+    )
+
+    next_attempt = today + timedelta(days=3)
+    assert next_attempt.isoformat() in response.content.decode()
+    overdue.refresh_from_db()
+    assert overdue.scheduled_on == next_attempt
+    html = client.get("/care/worklist/").content.decode()
+    overdue_section = html[html.index('id="overdue"') : html.index('id="today"')]
+    week_section = html[html.index('id="week"') :]
+    assert f"/care/follow-ups/{overdue.pk}/" not in overdue_section
+    assert f"/care/follow-ups/{overdue.pk}/" in week_section
+
+
+def test_each_bucket_shows_its_count_and_pages_the_rest(
+    personas: Any, signed: list[Signing], today: date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jiayi.care import views
+
+    for signing in signed:
+        scheduled(enrol(signing.resident, "I10", on=today - timedelta(days=30)))
+    monkeypatch.setattr(views, "LIST_LIMIT", 4)
+    client = client_for(personas.doctor)
+
+    html = client.get("/care/worklist/").content.decode()
+    overdue_section = html[html.index('id="overdue"') : html.index('id="today"')]
+    first = re.findall(r'href="/care/follow-ups/(\d+)/"|hx-get="/care/follow-ups/(\d+)/"', overdue_section)
+    assert len({a or b for a, b in first}) == 4
+    assert "bucket=overdue&amp;offset=4" in overdue_section
+
+    rest = client.get("/care/worklist/?bucket=overdue&offset=4", **HTMX)
+    assert rest.status_code == 200
+    more = rest.content.decode()
+    assert "<html" not in more
+    shown = {a or b for a, b in first}
+    following = {
+        a or b
+        for a, b in re.findall(r'hx-get="/care/follow-ups/(\d+)/"|href="/care/follow-ups/(\d+)/"', more)
+    }
+    assert following
+    assert not following & shown
+    assert "offset=" not in more  # nothing left after the second page
+    assert AuditEntry.objects.filter(resource_type="care_worklist", detail__bucket="overdue").exists()
+
+
+@pytest.mark.parametrize("query", ["bucket=someday", "bucket=overdue&offset=x"])
+def test_a_bad_page_of_the_worklist_is_not_found(personas: Any, query: str) -> None:
+    assert client_for(personas.doctor).get(f"/care/worklist/?{query}").status_code == 404

@@ -85,6 +85,7 @@ def test_the_report_is_a_chinese_pdf_with_measurements_risk_plan_and_services(
     assert "戒烟" in text  # a lifestyle goal of the plan
     assert "慢病随访" in text
     assert "1次" in text
+    assert resident.citizen_id
     assert resident.citizen_id not in text
     if resident.phone:
         assert resident.phone not in text

@@ -311,12 +311,67 @@ def test_it_raises_risk_with_age(person: dict[str, Any], older: int) -> None:
 
 @settings(deadline=None)
 @given(person=realistic_people)
-def test_it_raises_risk_with_smoking(person: dict[str, Any]) -> None:
-    # For men the smoking effect is 3.96 − 0.94 × ln age, which turns negative from age exp(3.96/0.94)
-    # ≈ 67.5 with the coefficients as given; the property is asserted up to 67.
+def test_it_never_lowers_risk_with_smoking_or_family_history(person: dict[str, Any]) -> None:
+    # Over the whole valid age range 35–74: the men's age interactions are floored (`_never_protective`).
+    for factor in ("smoker", "family_history_ascvd"):
+        assert china_par(**{**person, factor: False}) <= china_par(**{**person, factor: True})
+
+
+@settings(deadline=None)
+@given(person=realistic_people)
+def test_it_raises_risk_with_smoking_while_the_equation_does(person: dict[str, Any]) -> None:
+    # For men the smoking effect 3.96 − 0.94 × ln age is positive below age exp(3.96/0.94) ≈ 67.5.
     if person["sex"] == "male":
         person = {**person, "age": min(person["age"], 67)}
     assert china_par(**{**person, "smoker": False}) < china_par(**{**person, "smoker": True})
+
+
+@pytest.mark.parametrize("age", [68, 70, 74])
+def test_it_scores_an_old_male_smoker_as_a_non_smoker_not_lower(age: int) -> None:
+    # Read literally the equation gives 3.96 − 0.94 × ln 70 = −0.03: smoking would "protect". Floored at 0.
+    terms = dict(china_par_terms(**{**MAN, "age": age}))
+    assert terms["smoker"] + terms["ln_age_x_smoker"] == pytest.approx(0)
+    assert china_par(**{**MAN, "age": age}) == china_par(**{**MAN, "age": age, "smoker": False})
+
+
+def test_it_keeps_the_published_interactions_below_the_floor_ages() -> None:
+    terms = dict(china_par_terms(**{**MAN, "age": 67, "family_history_ascvd": True}))
+    assert terms["ln_age_x_smoker"] == pytest.approx(-0.94 * math.log(67))
+    # Family history: 6.22 − 1.53 × ln age is positive only below about 58.3.
+    assert terms["family_history"] + terms["ln_age_x_family_history"] == pytest.approx(0)
+    young = dict(china_par_terms(**{**MAN, "age": 50, "family_history_ascvd": True}))
+    assert young["ln_age_x_family_history"] == pytest.approx(-1.53 * math.log(50))
+    assert young["family_history"] + young["ln_age_x_family_history"] > 0
+
+
+@settings(deadline=None)
+@given(person=realistic_people, other=st.floats(2, 12))
+def test_it_raises_risk_with_total_cholesterol(person: dict[str, Any], other: float) -> None:
+    low, high = sorted((person["total_cholesterol_mmol"], other))
+    assert china_par(**{**person, "total_cholesterol_mmol": low}) <= china_par(
+        **{**person, "total_cholesterol_mmol": high}
+    ) * (1 + 1e-12)
+
+
+@settings(deadline=None)
+@given(person=realistic_people, other=st.floats(0.5, 3))
+def test_it_lowers_risk_with_hdl(person: dict[str, Any], other: float) -> None:
+    low, high = sorted((person["hdl_mmol"], other))
+    assert china_par(**{**person, "hdl_mmol": high}) <= china_par(**{**person, "hdl_mmol": low}) * (1 + 1e-12)
+
+
+@settings(deadline=None)
+@given(person=realistic_people, other=st.floats(50, 150))
+def test_it_moves_risk_with_waist_as_the_coefficient_signs_say(person: dict[str, Any], other: float) -> None:
+    # The spec's men's ln waist coefficient is −0.712 (waist adjusted for SBP, lipids and diabetes), the
+    # women's +1.48: risk falls slightly with waist for men and rises for women.
+    small, large = sorted((person["waist_cm"], other))
+    at_small = china_par(**{**person, "waist_cm": small})
+    at_large = china_par(**{**person, "waist_cm": large})
+    if person["sex"] == "male":
+        assert at_large <= at_small * (1 + 1e-12)
+    else:
+        assert at_small <= at_large * (1 + 1e-12)
 
 
 @settings(deadline=None)

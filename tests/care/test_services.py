@@ -298,6 +298,7 @@ def test_the_glucose_emergency_thresholds_raise_an_urgent_task(
         assert outcome.task.assigned_to_id == signed[0].family_doctor_id
         assert outcome.task.team_id == signed[0].team_id
         assert outcome.follow_up.next_visit_on == follow_up.scheduled_on + timedelta(days=14)
+        assert outcome.task.referral_id is not None
         referral = Referral.objects.get(pk=outcome.task.referral_id)
         assert referral.follow_up_id == outcome.follow_up.pk
         assert referral.resident_id == resident.pk

@@ -227,5 +227,23 @@ def test_the_worklist_costs_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as more:
         worklist = panel.build_worklist(doctor_staff, today)
 
-    assert len(more.captured_queries) == len(few.captured_queries) <= 8
+    # One more query, once, for the last BP of the follow-ups overdue more than 30 days (high-risk rule).
+    assert len(more.captured_queries) == len(few.captured_queries) + 1 <= 10
     assert len([i for i in worklist.all() if i.kind == "follow_up"]) == len(signed)
+
+
+def test_a_panel_too_large_for_a_list_of_ids_is_matched_by_a_subquery(
+    signed: list[Signing], doctor_staff: Staff, today: date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _follow_up_due(signed[0].resident, today - timedelta(days=40))
+    Signing.objects.filter(pk=signed[1].pk).update(ends_on=today + timedelta(days=20))
+    Signing.objects.filter(pk=signed[2].pk).update(starts_on=today - timedelta(days=61))
+    listed = panel.build_worklist(doctor_staff, today)
+
+    monkeypatch.setattr(panel, "PANEL_IDS_INLINE_MAX", 1)
+    with CaptureQueriesContext(connection) as queries:
+        matched = panel.build_worklist(doctor_staff, today)
+
+    assert matched == listed
+    assert any('"signing_signing"' in q["sql"] and "IN (SELECT" in q["sql"] for q in queries.captured_queries)
+    assert {"follow_up", "renewal", "assessment"} <= {i.kind for i in matched.all()}

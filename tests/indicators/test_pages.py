@@ -155,3 +155,36 @@ def test_the_family_doctor_home_page_embeds_their_board(personas) -> None:
 
 def test_month_ends() -> None:
     assert board.month_ends(date(2026, 3, 15)) == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 15)]
+
+
+def test_trend_queues_unbuilt_months_instead_of_building_them(personas, world: World) -> None:
+    """A past month end that is not kept yet comes back pending with its build queued; the request
+    never builds it. Once the queued build has run, the month has its figure."""
+    from django.core.cache import cache
+    from django_tasks_db.models import DBTaskResult
+
+    from jiayi.indicators import tasks
+    from jiayi.indicators.models import FactPeriod
+
+    cache.clear()
+    client = _client(personas.analyst, personas)
+    url = f"/indicators/trend.json?code=signing.coverage&level=district&unit={world.district.pk}&as_of={DAY}"
+    before = set(FactPeriod.objects.values_list("as_of", flat=True))
+    points = client.get(url).json()["points"]
+    pending = [p["date"] for p in points if p["pending"]]
+    assert pending
+    assert DAY not in pending
+    assert all(p["value"] is None for p in points if p["pending"])
+    assert {d.isoformat() for d in FactPeriod.objects.values_list("as_of", flat=True)} == {
+        d.isoformat() for d in before | {date.fromisoformat(DAY)}
+    }
+    queued = DBTaskResult.objects.filter(task_path="jiayi.indicators.tasks.build_period")
+    assert sorted(r.args_kwargs["args"][1] for r in queued) == sorted(pending)
+    # A second look within the hour queues nothing more.
+    client.get(url)
+    assert queued.count() == len(pending)
+
+    tasks.build_period.call("year", pending[0])
+    again = {p["date"]: p for p in client.get(url).json()["points"]}
+    assert again[pending[0]]["pending"] is False
+    assert again[pending[0]]["denominator"] > 0

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jiayi.indicators import catalogue, engine, facts
-from jiayi.indicators.models import ResidentFact, UnitFact
+from jiayi.indicators.models import IndicatorCount, ResidentFact, UnitFact
 from jiayi.records.choices import ObservationCode
 from jiayi.registry.models import Resident
 from jiayi.signing.choices import SigningStatus
@@ -46,11 +46,11 @@ def test_numerator_never_exceeds_denominator(world: World) -> None:
 
 @pytest.mark.parametrize(("child", "parent"), [("street", "district"), ("doctor", "district")])
 def test_additive_counts_sum_to_the_parent(world: World, child: str, parent: str) -> None:
-    parents = defaultdict(lambda: [0, 0])
+    parents: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in engine.compute(AS_OF, level=parent):
         parents[row["code"]][0] += row["numerator"]
         parents[row["code"]][1] += row["denominator"]
-    children = defaultdict(lambda: [0, 0])
+    children: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in engine.compute(AS_OF, level=child):
         children[row["code"]][0] += row["numerator"]
         children[row["code"]][1] += row["denominator"]
@@ -64,12 +64,18 @@ def test_additive_counts_sum_to_the_parent(world: World, child: str, parent: str
     assert checked > 10
 
 
-def _snapshot(period_id: int) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+Snapshot = tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]
+
+
+def _snapshot(period_id: int) -> Snapshot:
+    """The period's fact rows and its kept indicator counts (the board's figures)."""
     columns = [f.attname for f in ResidentFact._meta.fields if f.attname not in ("id",)]
     residents = sorted(ResidentFact.objects.filter(period_id=period_id).values_list(*columns))
     unit_columns = [f.attname for f in UnitFact._meta.fields if f.attname not in ("id",)]
     units = sorted(UnitFact.objects.filter(period_id=period_id).values_list(*unit_columns))
-    return residents, units
+    count_columns = ["level", "unit_id", "code", "side", "amount", "members"]
+    counts = sorted(IndicatorCount.objects.filter(period_id=period_id).values_list(*count_columns))
+    return residents, units, counts
 
 
 WRITES = ("sign", "terminate", "bp", "glucose", "diagnose", "visit", "exam", "move_out", "die", "delete_obs")
@@ -120,6 +126,7 @@ def test_rebuild_equals_incremental_state(world: World, seed: int, steps: list[s
         for action in steps:
             _apply(world, rng, action)
         kept = [_snapshot(year.pk), _snapshot(quarter.pk)]
+        assert kept[0][2], "the year's counts are kept"
         rebuilt_year = facts.build_period("year", AS_OF)
         rebuilt_quarter = facts.build_period("quarter", AS_OF)
         assert [_snapshot(rebuilt_year.pk), _snapshot(rebuilt_quarter.pk)] == kept

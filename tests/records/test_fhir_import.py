@@ -248,7 +248,7 @@ def test_it_refuses_an_unknown_resource_type_and_keeps_the_rest(load, residents)
         "resourceType",
     )
     assert error.reason.startswith(
-        "Immunization is not accepted; send one of Organization, Practitioner, Patient"
+        "Immunization is not accepted; send one of Location, Organization, Practitioner"
     )
     assert stored()["Observation"] == before["Observation"] + 2
 

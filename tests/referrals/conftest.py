@@ -1,7 +1,9 @@
-"""Fixtures of the referral tests: the family doctor persona's staff record and a signed resident."""
+"""Fixtures of the referral tests: the family doctor persona's staff record, a signed resident, and a
+private attachment directory per test."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,14 @@ from jiayi.referrals.models import Department
 from jiayi.registry.models import Resident, Staff
 
 from .helpers import make_department, sign_all
+
+
+@pytest.fixture(autouse=True)
+def attachment_dir(settings: Any, tmp_path: Path) -> Path:
+    """Files uploaded by a test land in its own directory, never in the project's var/."""
+    directory = tmp_path / "attachments"
+    settings.JIAYI_ATTACHMENT_DIR = directory
+    return directory
 
 
 @pytest.fixture

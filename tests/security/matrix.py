@@ -19,7 +19,7 @@ from jiayi.care.models import FollowUp  # health management
 from jiayi.education.models import Article  # points, education, feedback
 from jiayi.feedback.models import Complaint, Survey  # points, education, feedback
 from jiayi.points.models import CatalogueItem  # points, education, feedback
-from jiayi.referrals.models import Appointment, Referral, Slot  # referrals and appointments
+from jiayi.referrals.models import Appointment, Referral, ReferralFile, Slot  # referrals and appointments
 from jiayi.registry.models import Household, Institution, Place, Resident, Staff, Team
 from jiayi.reports.models import IssuedReport
 from jiayi.signing.models import Signing
@@ -75,6 +75,10 @@ def foreign_reports(user: Any) -> QuerySet[IssuedReport]:
 def foreign_referrals(user: Any) -> QuerySet[Referral]:
     """Referrals of residents another centre serves, to a hospital other than the user's own."""
     return Referral.objects.filter(resident__in=foreign_residents(user)).exclude(hospital=home_centre(user))
+
+
+def foreign_referral_files(user: Any) -> QuerySet[ReferralFile]:
+    return ReferralFile.objects.filter(referral__in=foreign_referrals(user))
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,9 @@ PAGES: dict[str, Route] = {
     "referrals/desk/": Route(),
     "referrals/slots/": Route(),
     "referrals/new/<int:pk>/": Route({"pk": _resident(access.residents_referable_by)}),
+    "referrals/files/<int:pk>/": Route(
+        {"pk": Param(ReferralFile, access.referral_files_visible_to, foreign_referral_files)}
+    ),
     "referrals/<int:pk>/": Route({"pk": Param(Referral, access.referrals_visible_to, foreign_referrals)}),
     "referrals/<int:pk>/<str:action>/": Route(
         {"pk": Param(Referral, access.referrals_visible_to, foreign_referrals)},
@@ -337,6 +344,17 @@ API: dict[str, Route] = {
     ),
     "POST /api/referrals/referrals/{referral_id}/no-show": Route(
         {"referral_id": _REFERRAL_ID}, methods=("POST",), body={}
+    ),
+    "POST /api/referrals/referrals/{referral_id}/files": Route(
+        {"referral_id": Param(Referral, access.referrals_sendable_by, foreign_referrals)},
+        methods=("POST",),
+        body={},
+    ),
+    "GET /api/referrals/referrals/{referral_id}/files": Route(
+        {"referral_id": Param(Referral, access.referrals_with_files_readable_by, foreign_referrals)}
+    ),
+    "GET /api/referrals/files/{file_id}": Route(
+        {"file_id": Param(ReferralFile, access.referral_files_visible_to, foreign_referral_files)}
     ),
     "POST /api/referrals/referrals/{referral_id}/return": Route(
         {"referral_id": _REFERRAL_ID},

@@ -89,6 +89,7 @@ class Programme(models.TextChoices):
 
     HYPERTENSION = "hypertension", "高血压患者健康管理 Hypertension"
     DIABETES = "diabetes", "2型糖尿病患者健康管理 Type-2 diabetes"
+    MENTAL_REHAB = "mental_rehab", "严重精神障碍患者社区康复 Mental health community rehabilitation"
 
 
 class EnrolmentStatus(models.TextChoices):
@@ -153,6 +154,7 @@ class ContactOutcome(models.TextChoices):
 class CareTaskKind(models.TextChoices):
     EMERGENCY_REFERRAL = "emergency_referral", "紧急转诊 Emergency referral"
     REFERRAL = "referral", "转诊 Referral"
+    HOME_VISIT = "home_visit", "上门随访 Home visit"
 
 
 class CareTaskStatus(models.TextChoices):

@@ -102,7 +102,11 @@ class Assessment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["resident", "year"], name="care_assessment_once_a_year"),
         ]
-        indexes = [models.Index(fields=["year", "classification"])]
+        indexes = [
+            models.Index(fields=["year", "classification"]),
+            # The worklist's "assessed since the signing started", index-only for a panel's residents.
+            models.Index(fields=["resident", "performed_on"], name="care_assessment_resident_date"),
+        ]
 
     def __str__(self) -> str:
         return f"assessment {self.year} #{self.pk}"
@@ -213,6 +217,18 @@ class FollowUp(models.Model):
             models.Index(fields=["status", "scheduled_on"]),
             models.Index(fields=["resident", "status", "scheduled_on"]),
             models.Index(fields=["enrolment", "performed_on"]),
+            # The worklist reads a panel's scheduled follow-ups and its visits of the quarter: partial
+            # indexes skip the years of done follow-ups of every resident.
+            models.Index(
+                fields=["resident", "scheduled_on"],
+                condition=Q(status=FollowUpStatus.SCHEDULED),
+                name="care_follow_up_due",
+            ),
+            models.Index(
+                fields=["resident", "performed_on"],
+                condition=Q(status=FollowUpStatus.DONE),
+                name="care_follow_up_done",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -240,7 +256,12 @@ class ElderlyCareYear(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["resident", "year"], name="care_elderly_year_unique"),
         ]
-        indexes = [models.Index(fields=["year", "complete"])]
+        indexes = [
+            models.Index(fields=["year", "complete"]),
+            models.Index(
+                fields=["resident", "year"], condition=Q(complete=True), name="care_elderly_year_complete"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"65+ care {self.year} #{self.pk}"
@@ -258,7 +279,12 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["resident", "-at", "-id"]
-        indexes = [models.Index(fields=["resident", "at"]), models.Index(fields=["at"])]
+        indexes = [
+            models.Index(fields=["resident", "at"]),
+            models.Index(fields=["at"]),
+            # "Reached this quarter" and "tried in the last days" for a panel, index-only.
+            models.Index(fields=["resident", "outcome", "at"], name="care_contact_outcome"),
+        ]
 
     def __str__(self) -> str:
         return f"contact #{self.pk} ({self.outcome})"

@@ -135,6 +135,18 @@ CHINA_PAR_WOMEN: Final = ChinaParCoefficients(
 )
 
 
+def _never_protective(main: float, interaction: float) -> float:
+    """The age interaction of a risk factor, capped so that main + interaction stays ≥ 0.
+
+    With the men's coefficients the smoking effect 3.96 − 0.94·ln age turns negative from age 67.5 and the
+    family-history effect 6.22 − 1.53·ln age from age 58.3: read literally, the equation would tell a
+    70-year-old smoker that smoking lowers his risk. A current smoker or a resident with a family history
+    is therefore never scored below the same resident without the factor (the factor's hazard ratio is
+    floored at 1). Below those ages the equation is used unchanged.
+    """
+    return max(interaction, -main)
+
+
 def china_par_terms(
     *,
     sex: Sex,
@@ -185,8 +197,11 @@ def china_par_terms(
         ("urban", c.urban * urban),
         ("family_history", c.family_history * family_history_ascvd),
         ("ln_age_x_ln_sbp", b_age_sbp * ln_age * ln_sbp),
-        ("ln_age_x_smoker", c.ln_age_x_smoker * ln_age * smoker),
-        ("ln_age_x_family_history", c.ln_age_x_family_history * ln_age * family_history_ascvd),
+        ("ln_age_x_smoker", _never_protective(c.smoker, c.ln_age_x_smoker * ln_age) * smoker),
+        (
+            "ln_age_x_family_history",
+            _never_protective(c.family_history, c.ln_age_x_family_history * ln_age) * family_history_ascvd,
+        ),
     )
 
 
@@ -217,7 +232,9 @@ def china_par(
 
     Men's equation has urban and family-history terms and age interactions with smoking and family
     history; the women's table has none of these, so for women `urban` and `family_history_ascvd` are
-    accepted and ignored.
+    accepted and ignored. The men's age interactions are floored so that smoking and family history never
+    lower the risk (see `_never_protective`): from age 68 for smoking and 59 for family history this
+    departs from the equation read literally, on purpose.
 
     Raises `ValueError` naming the input for an unknown sex, an age outside 35–74, SBP outside 50–300,
     cholesterol outside 0.5–25 or HDL outside 0.1–10 mmol/L (so mg/dL typed as mmol/L is refused), or a

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
@@ -392,3 +393,32 @@ def high_risk_overdue(
         return True
     raised = last_sbp >= CONTROLLED_SBP_BELOW or last_dbp >= CONTROLLED_DBP_BELOW
     return prior_stroke_or_mi and raised
+
+
+# --- Failed attempts to reach a resident --------------------------------------------------------------
+
+# The national spec asks for every managed patient to be followed up each quarter (at least four
+# face-to-face follow-ups a year) and every signed resident to be contacted each quarter; it does not
+# number the attempts. Operational choice: a failed attempt (电话/微信未联系上) is recorded, the resident
+# is tried again after 3 days, and from the third failed attempt in a quarter the team is asked to visit
+# the home (上门随访) instead of calling again.
+RETRY_AFTER_DAYS: Final = 3
+HOME_VISIT_AFTER_FAILED_ATTEMPTS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class FailedAttempt:
+    """What follows a failed attempt to reach a resident."""
+
+    next_attempt_on: date
+    home_visit: bool
+
+
+def after_failed_attempt(*, failed_this_quarter: int, today: date) -> FailedAttempt:
+    """The next attempt's date and whether to ask for a home visit, after `failed_this_quarter` failed
+    attempts (this one included) in the current calendar quarter."""
+    check_range("failed_this_quarter", failed_this_quarter, 1, 1_000)
+    return FailedAttempt(
+        next_attempt_on=today + timedelta(days=RETRY_AFTER_DAYS),
+        home_visit=failed_this_quarter >= HOME_VISIT_AFTER_FAILED_ATTEMPTS,
+    )

@@ -682,6 +682,7 @@ def do_record_follow_up(
             scheduled_on=next_on,
         )
         task = _raise_emergency(follow_up, reasons, today=today) if reasons else None
+        closed = _close_home_visits(follow_up.resident_id)
         record(
             request=request,
             actor=actor,
@@ -693,6 +694,7 @@ def do_record_follow_up(
                 "classification": classification.value,
                 "next_visit_on": next_on.isoformat(),
                 "emergency": bool(reasons),
+                **({"closed_tasks": list(closed)} if closed else {}),
             },
         )
     return FollowUpOutcome(follow_up, next_follow_up, task)
@@ -765,6 +767,17 @@ def do_reschedule(
 # --- Contacts ------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ContactLogged:
+    """A logged contact and what it changed: follow-ups moved to the next attempt, a home-visit task."""
+
+    contact: Contact
+    next_attempt_on: date | None = None
+    moved_follow_ups: tuple[int, ...] = ()
+    home_visit: CareTask | None = None
+    closed_tasks: tuple[int, ...] = ()
+
+
 def do_log_contact(
     actor: Actor,
     resident: Resident,
@@ -775,7 +788,31 @@ def do_log_contact(
     note: str = "",
     request: HttpRequest | None = None,
 ) -> Contact:
-    """Log an active contact (主动联系); an unreachable one counts as tried, not as contacted."""
+    """Log an active contact (主动联系); an unreachable one counts as tried, not as contacted.
+
+    See `do_log_contact_attempt` for what an attempt changes besides the log."""
+    return do_log_contact_attempt(
+        actor, resident, channel=channel, outcome=outcome, at=at, note=note, request=request
+    ).contact
+
+
+def do_log_contact_attempt(
+    actor: Actor,
+    resident: Resident,
+    *,
+    channel: str,
+    outcome: str,
+    at: datetime,
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> ContactLogged:
+    """Log a contact attempt and act on its outcome (`rules.after_failed_attempt`).
+
+    Unreachable: the resident's follow-ups due by the attempt's day move to the next attempt (the
+    first planned date is kept, so the visit still counts as overdue from it), and from the third failed
+    attempt in the quarter an open home-visit task (上门随访) is raised for the signed team, once.
+    Reached: an open home-visit task is no longer needed and is closed. Everything is written in one
+    transaction with its audit entry."""
     errors: list[FieldError] = []
     if channel not in ContactChannel.values:
         errors.append(("channel", f"{channel!r} is not one of {ContactChannel.values}"))
@@ -789,10 +826,24 @@ def do_log_contact(
         errors.append(("at", "is in the future"))
     if errors:
         raise CareValidationError(errors)
+    day = timezone.localdate(at)
     with transaction.atomic():
         contact = Contact.objects.create(
             resident=resident, staff=staff_of(actor), at=at, channel=channel, outcome=outcome, note=note
         )
+        result = ContactLogged(contact=contact)
+        detail: dict[str, Any] = {"channel": channel, "outcome": outcome}
+        if outcome == ContactOutcome.UNREACHABLE:
+            result = _after_failed_attempt(contact, day)
+            detail["next_attempt_on"] = result.next_attempt_on.isoformat() if result.next_attempt_on else None
+            detail["moved_follow_ups"] = list(result.moved_follow_ups)
+            if result.home_visit is not None:
+                detail["home_visit_task"] = result.home_visit.pk
+        else:
+            closed = _close_home_visits(resident.pk)
+            result = ContactLogged(contact=contact, closed_tasks=closed)
+            if closed:
+                detail["closed_tasks"] = list(closed)
         record(
             request=request,
             actor=actor,
@@ -800,9 +851,61 @@ def do_log_contact(
             resource_type="care_contact",
             resource_id=contact.pk,
             resident_id=resident.pk,
-            detail={"channel": channel, "outcome": outcome},
+            detail=detail,
         )
-    return contact
+    return result
+
+
+def _after_failed_attempt(contact: Contact, day: date) -> ContactLogged:
+    start, _end = plan.quarter_bounds(*plan.quarter_of(day))
+    since = datetime.combine(start, time.min, tzinfo=timezone.get_current_timezone())
+    failed = Contact.objects.filter(
+        resident_id=contact.resident_id, outcome=ContactOutcome.UNREACHABLE, at__gte=since, at__lte=contact.at
+    ).count()
+    outcome = rules.after_failed_attempt(failed_this_quarter=failed, today=day)
+    due = list(
+        FollowUp.objects.select_for_update()
+        .filter(resident_id=contact.resident_id, status=FollowUpStatus.SCHEDULED, scheduled_on__lte=day)
+        .order_by("id")
+    )
+    for follow_up in due:
+        if follow_up.rescheduled_from is None:
+            follow_up.rescheduled_from = follow_up.scheduled_on
+        follow_up.scheduled_on = outcome.next_attempt_on
+        follow_up.save(update_fields=["scheduled_on", "rescheduled_from"])
+    task = None
+    if outcome.home_visit:
+        already = CareTask.objects.filter(
+            resident_id=contact.resident_id, kind=CareTaskKind.HOME_VISIT, status=CareTaskStatus.OPEN
+        ).exists()
+        if not already:
+            doctor, team = signed_team_of(contact.resident)
+            task = CareTask.objects.create(
+                resident_id=contact.resident_id,
+                kind=CareTaskKind.HOME_VISIT,
+                reasons=[f"unreachable_{failed}_times"],
+                due_on=outcome.next_attempt_on,
+                team=team,
+                assigned_to=doctor,
+                follow_up=due[0] if due else None,
+            )
+    return ContactLogged(
+        contact=contact,
+        next_attempt_on=outcome.next_attempt_on,
+        moved_follow_ups=tuple(f.pk for f in due),
+        home_visit=task,
+    )
+
+
+def _close_home_visits(resident_id: int) -> tuple[int, ...]:
+    """Close the resident's open home-visit tasks: the resident has been reached."""
+    tasks = CareTask.objects.filter(
+        resident_id=resident_id, kind=CareTaskKind.HOME_VISIT, status=CareTaskStatus.OPEN
+    )
+    closed = tuple(tasks.values_list("id", flat=True))
+    if closed:
+        CareTask.objects.filter(pk__in=closed).update(status=CareTaskStatus.DONE, closed_at=timezone.now())
+    return closed
 
 
 def quarter_contact_statuses(resident_ids: Iterable[int], year: int, quarter: int) -> dict[int, str]:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
-from typing import Any
+from typing import Any, Final
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -53,8 +51,10 @@ from jiayi.care.models import (
     YearlyReport,
 )
 from jiayi.care.rules import DangerSymptom
+from jiayi.care.worklist import WorklistItem
 from jiayi.registry.identity import age_on, mask_name
 from jiayi.registry.models import Resident
+from jiayi.web.guards import page_guard
 from jiayi.web.templatetags.jiayi_tags import lang_label
 
 View = Callable[..., HttpResponse]
@@ -71,14 +71,8 @@ def _is_htmx(request: HttpRequest) -> bool:
     )
 
 
-def no_store(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return login_required(wrapper)
+# Signed in, answers kept out of caches; each view scopes what it shows through `jiayi.access`.
+no_store = page_guard()
 
 
 def _denied(request: HttpRequest, resource_type: str, pk: object) -> Http404:
@@ -129,53 +123,105 @@ def index(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
+BUCKETS: Final = ("overdue", "today", "week")
+
+
+def _bucket_items(result: panel.Worklist, key: str) -> list[WorklistItem]:
+    return {"overdue": result.overdue, "today": result.due_today, "week": result.this_week}[key]
+
+
+def _worklist_rows(items: list[WorklistItem], *, key: str, start: int, today: date) -> list[dict[str, Any]]:
+    """Table rows for `items`, the ones shown from position `start` of bucket `key`."""
+    ids = {item.resident_id for item in items}
+    people = {
+        row["id"]: row for row in Resident.objects.filter(pk__in=ids).values("id", "name", "birth_date")
+    }
+    contact_url = panel._url_maker("care:contact")
+    resident_url = panel._url_maker("care:resident")
+    out = []
+    for n, item in enumerate(items, start=start + 1):
+        person = people.get(item.resident_id)
+        days = (today - item.due_on).days
+        overdue = ngettext("%(count)d day overdue", "%(count)d days overdue", days) % {"count": days}
+        out.append(
+            {
+                "n": f"{key}-{n}",
+                "item": item,
+                "name": mask_name(person["name"]) if person else "",
+                "age": age_on(person["birth_date"], today) if person else "",
+                "overdue": overdue if days > 0 else "",
+                "resident_url": resident_url(item.resident_id),
+                "contact_url": contact_url(item.resident_id),
+                "reschedule_url": item.url + "reschedule/" if item.kind == "follow_up" else "",
+            }
+        )
+    return out
+
+
+def _more_url(key: str, offset: int, team: bool) -> str:
+    query = f"?bucket={key}&offset={offset}"
+    return reverse("care:worklist") + query + ("&scope=team" if team else "")
+
+
 @require_GET
 @no_store
 def worklist(request: HttpRequest) -> HttpResponse:
+    """Today's worklist: a count per bucket and its first rows, high risk and oldest first; htmx asks
+    for the next rows of a bucket with `bucket` and `offset`."""
     staff = access.worklist_staff(request.user)
     if staff is None:
         raise Http404
     today = _today()
     team = request.GET.get("scope") == "team"
     result = panel.build_worklist(staff, today, team=team)
-    shown = {
-        "overdue": result.overdue[:LIST_LIMIT],
-        "today": result.due_today[:LIST_LIMIT],
-        "week": result.this_week[:LIST_LIMIT],
-    }
-    ids = {item.resident_id for items in shown.values() for item in items}
-    people = {
-        row["id"]: row
-        for row in Resident.objects.filter(pk__in=ids).values("id", "name", "sex", "birth_date")
-    }
-
-    contact_url = panel._url_maker("care:contact")
-    resident_url = panel._url_maker("care:resident")
-
-    def rows(items: list[Any]) -> list[dict[str, Any]]:
-        out = []
-        for item in items:
-            person = people.get(item.resident_id)
-            days = (today - item.due_on).days
-            overdue = ngettext("%(count)d day overdue", "%(count)d days overdue", days) % {"count": days}
-            out.append(
-                {
-                    "item": item,
-                    "name": mask_name(person["name"]) if person else "",
-                    "age": age_on(person["birth_date"], today) if person else "",
-                    "overdue": overdue if days > 0 else "",
-                    "resident_url": resident_url(item.resident_id),
-                    "contact_url": contact_url(item.resident_id),
-                    "reschedule_url": item.url + "reschedule/" if item.kind == "follow_up" else "",
-                }
-            )
-        return out
-
+    bucket = request.GET.get("bucket", "")
+    scope = "team" if team else "mine"
+    if bucket:
+        if bucket not in BUCKETS:
+            raise Http404
+        try:
+            offset = max(0, int(request.GET.get("offset", "0")))
+        except ValueError:
+            raise Http404 from None
+        items = _bucket_items(result, bucket)
+        shown = items[offset : offset + LIST_LIMIT]
+        after = offset + len(shown)
+        record(
+            request=request,
+            action=Action.READ,
+            resource_type="care_worklist",
+            detail={"items": len(shown), "bucket": bucket, "offset": offset, "scope": scope},
+        )
+        return render(
+            request,
+            "care/_worklist_rows.html",
+            {
+                "key": bucket,
+                "rows": _worklist_rows(shown, key=bucket, start=offset, today=today),
+                "more_url": _more_url(bucket, after, team) if after < len(items) else "",
+                "remaining": len(items) - after,
+            },
+        )
+    sections = []
+    for key, label in zip(BUCKETS, (_("Overdue"), _("Due today"), _("This week")), strict=True):
+        items = _bucket_items(result, key)
+        shown = items[:LIST_LIMIT]
+        sections.append(
+            {
+                "key": key,
+                "label": label,
+                "total": len(items),
+                "high_risk": sum(1 for item in items if item.high_risk),
+                "rows": _worklist_rows(shown, key=key, start=0, today=today),
+                "more_url": _more_url(key, len(shown), team) if len(shown) < len(items) else "",
+                "remaining": len(items) - len(shown),
+            }
+        )
     record(
         request=request,
         action=Action.READ,
         resource_type="care_worklist",
-        detail={"items": result.total, "scope": "team" if team else "mine"},
+        detail={"items": result.total, "scope": scope},
     )
     return render(
         request,
@@ -183,11 +229,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         {
             "today": today,
             "team": team,
-            "sections": [
-                ("overdue", _("Overdue"), rows(shown["overdue"]), len(result.overdue)),
-                ("today", _("Due today"), rows(shown["today"]), len(result.due_today)),
-                ("week", _("This week"), rows(shown["week"]), len(result.this_week)),
-            ],
+            "sections": sections,
             "limit": LIST_LIMIT,
             "queued": reminders.queued_count(staff),
         },
@@ -359,8 +401,9 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 def contact(request: HttpRequest, pk: int) -> HttpResponse:
     resident = _scoped_resident(request, pk, access.care_residents_editable_by(request.user))
     error = ""
+    logged: services.ContactLogged | None = None
     try:
-        services.do_log_contact(
+        logged = services.do_log_contact_attempt(
             request.user,
             resident,
             channel=request.POST.get("channel", ContactChannel.PHONE),
@@ -375,7 +418,13 @@ def contact(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "care/_action_result.html",
-            {"error": error, "kind": "contact", "outcome": request.POST.get("outcome", "")},
+            {
+                "error": error,
+                "kind": "contact",
+                "outcome": request.POST.get("outcome", ""),
+                "next_attempt_on": logged.next_attempt_on if logged else None,
+                "home_visit": bool(logged and logged.home_visit),
+            },
         )
     return redirect(reverse("care:resident", args=[resident.pk]) + "#contacts")
 

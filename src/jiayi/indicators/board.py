@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from jiayi import access
-from jiayi.indicators import catalogue, engine, facts
+from jiayi.indicators import catalogue, engine, facts, tasks
 from jiayi.indicators.catalogue import LEVEL_COLUMNS, Indicator, Side
-from jiayi.indicators.models import ResidentFact
+from jiayi.indicators.models import FactPeriod, ResidentFact
 from jiayi.registry.models import Resident
 
 AMBER_SHARE = 0.9  # within 90% of an upward target (or 110% of a downward one) is amber
@@ -132,13 +133,30 @@ def month_ends(as_of: date) -> list[date]:
     return [*ends, as_of]
 
 
+def _kept_or_queued(end: date) -> bool:
+    """Whether the year-to-date period at `end` is kept; if not, queue its build once an hour (the
+    page shows the month as pending meanwhile). With the immediate task backend the build has run by
+    the time `enqueue` returns."""
+    if FactPeriod.objects.filter(kind="year", as_of=end).exists():
+        return True
+    if cache.add(f"indicators:build:year:{end.isoformat()}", True, timeout=3600):
+        tasks.build_period.enqueue("year", end.isoformat())
+    return FactPeriod.objects.filter(kind="year", as_of=end).exists()
+
+
 def trend(user: Any, code: str, level: str, unit_id: int, as_of: date) -> list[dict[str, Any]]:
-    """The figure at the end of each month of the year to date (year-to-date periods)."""
+    """The figure at the end of each month of the year to date (year-to-date periods). Past month
+    ends not yet built are queued and come back as pending points, never built inside the request."""
     allowed = access.indicator_units_visible_to(user, level)
     if allowed is not None and unit_id not in allowed:
         return []
     points: list[dict[str, Any]] = []
     for end in month_ends(as_of):
+        if end != as_of and not _kept_or_queued(end):
+            points.append(
+                {"date": end.isoformat(), "value": None, "numerator": 0, "denominator": 0, "pending": True}
+            )
+            continue
         rows = engine.compute(end, level=level, codes=[code], period="year")
         row = next((r for r in rows if r["unit_id"] == unit_id), None)
         shown_row = shown(user, row) if row is not None else None
@@ -148,6 +166,7 @@ def trend(user: Any, code: str, level: str, unit_id: int, as_of: date) -> list[d
                 "value": shown_row["value"] if shown_row else None,
                 "numerator": shown_row["numerator"] if shown_row else 0,
                 "denominator": shown_row["denominator"] if shown_row else 0,
+                "pending": False,
             }
         )
     return points

@@ -1,5 +1,5 @@
 """What the care records (健康管理) add to a resident's facts: programme enrolments and follow-ups,
-yearly assessments, active contacts, 65+ care years and yearly reports."""
+community rehabilitation, yearly assessments, active contacts, 65+ care years and yearly reports."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ class CareInputs:
     contact_quarters: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     elderly_complete: set[int] = field(default_factory=set)
     report_sent: set[int] = field(default_factory=set)
+    # Residents in community rehabilitation for a severe mental disorder at some time in the period.
+    in_rehab: set[int] = field(default_factory=set)
 
 
 def quarters_required(as_of: date) -> set[int]:
@@ -57,9 +59,16 @@ def _moment(day: date) -> datetime:
 
 def load(scope: ResidentScope, start: date, as_of: date) -> CareInputs:
     inputs = CareInputs()
-    for rid, programme, enrolled_on, status, ended_on in ProgrammeEnrolment.objects.filter(
-        **scope.of()
-    ).values_list("resident_id", "programme", "enrolled_on", "status", "ended_on"):
+    for rid, programme, enrolled_on, status, ended_on in (
+        ProgrammeEnrolment.objects.filter(**scope.of())
+        .order_by()
+        .values_list("resident_id", "programme", "enrolled_on", "status", "ended_on")
+    ):
+        if programme == Programme.MENTAL_REHAB:
+            ended_before = status == EnrolmentStatus.ENDED and ended_on is not None and ended_on < start
+            if enrolled_on <= as_of and not ended_before:
+                inputs.in_rehab.add(rid)
+            continue
         key = (rid, programme)
         inputs.enrolled_since.setdefault(key, None)
         ended = status == EnrolmentStatus.ENDED and ended_on is not None and ended_on <= as_of
@@ -87,29 +96,37 @@ def load(scope: ResidentScope, start: date, as_of: date) -> CareInputs:
     inputs.assessed = set(
         Assessment.objects.filter(
             **scope.of(), year=as_of.year, performed_on__gte=year_start, performed_on__lte=as_of
-        ).values_list("resident_id", flat=True)
+        )
+        .order_by()
+        .values_list("resident_id", flat=True)
     )
     end = _moment(as_of + timedelta(days=1))
-    for rid, at in Contact.objects.filter(
-        **scope.of(), outcome=REACHED, at__gte=_moment(year_start), at__lt=end
-    ).values_list("resident_id", "at"):
+    for rid, at in (
+        Contact.objects.filter(**scope.of(), outcome=REACHED, at__gte=_moment(year_start), at__lt=end)
+        .order_by()
+        .values_list("resident_id", "at")
+    ):
         day = timezone.localdate(at)
         inputs.contact_quarters[rid].add((day.month - 1) // 3 + 1)
     # A face-to-face or phone follow-up done is an active contact too.
-    for rid, performed in FollowUp.objects.filter(
-        **scope.of(), status=DONE, performed_on__gte=year_start, performed_on__lte=as_of
-    ).values_list("resident_id", "performed_on"):
+    for rid, performed in (
+        FollowUp.objects.filter(
+            **scope.of(), status=DONE, performed_on__gte=year_start, performed_on__lte=as_of
+        )
+        .order_by()
+        .values_list("resident_id", "performed_on")
+    ):
         if performed is not None:
             inputs.contact_quarters[rid].add((performed.month - 1) // 3 + 1)
     inputs.elderly_complete = set(
-        ElderlyCareYear.objects.filter(
-            **scope.of(), year=as_of.year, complete=True, guidance_on__lte=as_of
-        ).values_list("resident_id", flat=True)
+        ElderlyCareYear.objects.filter(**scope.of(), year=as_of.year, complete=True, guidance_on__lte=as_of)
+        .order_by()
+        .values_list("resident_id", flat=True)
     )
     inputs.report_sent = set(
-        YearlyReport.objects.filter(**scope.of(), year=as_of.year, generated_at__lt=end).values_list(
-            "resident_id", flat=True
-        )
+        YearlyReport.objects.filter(**scope.of(), year=as_of.year, generated_at__lt=end)
+        .order_by()
+        .values_list("resident_id", flat=True)
     )
     return inputs
 

@@ -1,9 +1,9 @@
 """The indicator declarations (指标定义): every indicator as data, under its code in the district's
 indicator specification.
 
-Each side of the ratio is a source table (residents' facts, or committees, GPs, centres, posts), a list
-of conditions over its columns (all must hold) and a measure (count the rows, or sum a column). The
-engines compile these to SQL; nothing else in the code knows what an indicator means.
+Each side of the ratio is a source table (residents' facts, or committees, GPs, centres, posts, hospital
+slots), a list of conditions over its columns (all must hold) and a measure (count the rows, or sum a
+column). The engines compile these to SQL; nothing else in the code knows what an indicator means.
 """
 
 from __future__ import annotations
@@ -13,12 +13,18 @@ from typing import Literal
 
 Op = Literal["=", "!=", ">=", ">", "<=", "<"]
 Condition = tuple[str, Op, bool | int]
-Source = Literal["resident", "committee", "gp", "centre", "smart_post"]
+Source = Literal["resident", "committee", "gp", "centre", "smart_post", "slot"]
 Unit = Literal["percent", "per_10k", "per_centre"]
 
-LEVELS: tuple[str, ...] = ("district", "street", "centre", "team", "doctor")
-ALL_LEVELS = LEVELS
+# The levels residents are counted at; hospitals are a level of their own, for the figures of the
+# slots they offer (a resident belongs to no one hospital).
+RESIDENT_LEVELS: tuple[str, ...] = ("district", "street", "centre", "team", "doctor")
+LEVELS: tuple[str, ...] = (*RESIDENT_LEVELS, "hospital")
+ALL_LEVELS = RESIDENT_LEVELS
 UNIT_LEVELS: tuple[str, ...] = ("district", "street", "centre")
+HOSPITAL_LEVELS: tuple[str, ...] = ("district", "hospital")
+# The sources that have a hospital column: only they can be counted at the hospital level.
+HOSPITAL_SOURCES = frozenset({"slot"})
 
 # Resident-fact columns the declarations may use, with their SQL type: the snapshot writers and the
 # checks below read this list.
@@ -50,7 +56,9 @@ RESIDENT_COLUMNS: dict[str, str] = {
     "mental": "bool",
     "mental_rehab": "bool",
 }
-UNIT_COLUMNS: dict[str, str] = {"flag": "bool"}
+UNIT_COLUMNS: dict[str, str] = {"flag": "bool", "reserved": "bool", "released": "bool"}
+# Where a fact row is counted at each level: the resident facts' columns, and for the unit facts the
+# same plus the hospital.
 LEVEL_COLUMNS: dict[str, str] = {
     "district": "district_id",
     "street": "street_id",
@@ -58,6 +66,7 @@ LEVEL_COLUMNS: dict[str, str] = {
     "team": "team_id",
     "doctor": "doctor_id",
 }
+UNIT_LEVEL_COLUMNS: dict[str, str] = {**LEVEL_COLUMNS, "hospital": "hospital_id"}
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,7 @@ def _r(*where: Condition, measure: str | None = None) -> Side:
 LIVES: Condition = ("lives_here", "=", True)
 SIGNED: Condition = ("signed", "=", True)
 AGED_65: Condition = ("age", ">=", 65)
+RESERVED: Condition = ("reserved", "=", True)
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator(
@@ -171,10 +181,9 @@ INDICATORS: tuple[Indicator, ...] = (
         "percent",
         (Target(0.80), Target(0.85, district_code="310118")),
         "Outpatient visits in the year to date of residents signed on the reference date made at their "
-        "signing centre (or its branch centres and stations) or their signed district or municipal "
-        "hospital / all their outpatient visits. Visits on the family doctor's referral are not yet "
-        "distinguishable in the records and count only when they fall inside the combination "
-        "(operational choice).",
+        "signing centre (or its branch centres and stations), at their signed district or municipal "
+        "hospital, or anywhere on a family doctor's up-referral (the visit the referral desk recorded, "
+        "or a hospital record linked to the referral) / all their outpatient visits.",
         period="year_to_date",
     ),
     Indicator(
@@ -376,7 +385,9 @@ INDICATORS: tuple[Indicator, ...] = (
         "percent",
         (Target(0.70),),
         "常住 residents with an active severe mental disorder diagnosis (ICD-10 F20–F25, F28, F29, F31) "
-        "enrolled in community rehabilitation in the year to date / those residents.",
+        "dated on or before the reference date who were in the community rehabilitation programme "
+        "(社区康复) at some time in the period: enrolled on or before the reference date and not ended "
+        "before the period start / those residents.",
         period="year_to_date",
     ),
     # National basic public health service spec rates.
@@ -442,6 +453,55 @@ INDICATORS: tuple[Indicator, ...] = (
         "/ records of 常住 residents.",
         group="national",
     ),
+    # Reserved specialist slots (预留号源) per hospital: slots whose start falls in the period.
+    Indicator(
+        "referral.reserved_share",
+        "专家号源预留比例",
+        "Share of hospital slots reserved for family doctors",
+        Side("slot", (RESERVED,)),
+        Side("slot", ()),
+        "percent",
+        (Target(0.20, district_code="310105"), Target(0.10, district_code="310107")),
+        "Slots of the hospital starting from the period start to the end of the reference date that were "
+        "generated into the pool reserved for family doctors (still reserved, or released later) / all its "
+        "slots starting then. Targets are the districts' reserved shares: 20% in Changning, 10% in Putuo; "
+        "other districts have none.",
+        period="year_to_date",
+        levels=HOSPITAL_LEVELS,
+        group="referral",
+    ),
+    Indicator(
+        "referral.reserved_slot_utilisation",
+        "预留号源使用率",
+        "Reserved slots booked by family doctors",
+        Side("slot", (RESERVED, ("flag", "=", True))),
+        Side("slot", (RESERVED,)),
+        "percent",
+        (),
+        "Reserved slots of the hospital starting in the period that a family doctor booked for a signed "
+        "resident (held, booked, seen or missed; not cancelled or expired holds) / reserved slots "
+        "starting in the period. No target: the specification sets none, and the release to the public "
+        "pool keeps unused slots from being lost.",
+        period="year_to_date",
+        levels=HOSPITAL_LEVELS,
+        group="referral",
+    ),
+    Indicator(
+        "referral.reserved_slot_release_rate",
+        "预留号源释放率",
+        "Reserved slots released unused to the public pool",
+        Side("slot", (RESERVED, ("released", "=", True))),
+        Side("slot", (RESERVED,)),
+        "percent",
+        (),
+        "Reserved slots of the hospital starting in the period that nobody booked by the release lead "
+        "time and went to the public pool / reserved slots starting in the period. Lower is better "
+        "(more of the reserve reaches signed residents); no target is set.",
+        period="year_to_date",
+        direction="down",
+        levels=HOSPITAL_LEVELS,
+        group="referral",
+    ),
 )
 
 BY_CODE: dict[str, Indicator] = {indicator.code: indicator for indicator in INDICATORS}
@@ -466,4 +526,7 @@ def check_catalogue() -> list[str]:
         for level in indicator.levels:
             if level not in LEVELS:
                 problems.append(f"{indicator.code}: unknown level {level!r}")
+        sources = {indicator.numerator.source, indicator.denominator.source}
+        if "hospital" in indicator.levels and not sources <= HOSPITAL_SOURCES:
+            problems.append(f"{indicator.code}: only slot figures can be counted at the hospital level")
     return problems

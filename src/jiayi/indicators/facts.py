@@ -8,7 +8,7 @@ and a rebuild agree by construction; the tests check the hooks reach every write
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -19,12 +19,13 @@ from django.utils import timezone
 
 from jiayi.care import rules as care_rules
 from jiayi.care.choices import Programme
-from jiayi.indicators import care_facts
+from jiayi.indicators import care_facts, results
 from jiayi.indicators.models import FactPeriod, PeriodKind, ResidentFact, UnitFact, UnitKind
 from jiayi.indicators.scope import ResidentScope
 from jiayi.records.choices import ClinicalStatus, EncounterType, ObservationCode, ObservationMethod
 from jiayi.records.lib import is_elderly_exam_complete
 from jiayi.records.models import Condition, ElderlyExam, Encounter, Observation
+from jiayi.referrals.indicators import referral_visit_ids, slot_facts
 from jiayi.registry.choices import (
     PRIMARY_CARE_KINDS,
     InstitutionKind,
@@ -56,7 +57,7 @@ DM_CODES = ("E11",)
 MENTAL_CODES = ("F20", "F21", "F22", "F23", "F24", "F25", "F28", "F29", "F31")
 # The basic fields a record must hold to count as complete (规范建档): operational choice.
 REQUIRED_BASIC_FIELDS = ("name", "sex", "birth_date", "identifier", "phone", "committee", "address")
-SMART_POST_KIND = "smart_health_post"
+SMART_POST_KIND = InstitutionKind.SMART_HEALTH_POST
 
 
 def period_bounds(kind: str, as_of: date) -> tuple[date, date]:
@@ -200,8 +201,9 @@ def compute_resident_rows(period: FactPeriod, scope: ResidentScope, geo: Geograp
     start, as_of = period.starts_on, period.as_of
     year_ago = as_of - timedelta(days=365)
     end_moment = _start_of(as_of + timedelta(days=1))
+    # A resident merged into another is the same person counted under the survivor's row.
     residents = list(
-        Resident.objects.filter(**scope.of("pk")).values(
+        Resident.objects.filter(**scope.of("pk"), merged_into__isnull=True).values(
             "id",
             "birth_date",
             "sex",
@@ -247,11 +249,14 @@ def compute_resident_rows(period: FactPeriod, scope: ResidentScope, geo: Geograp
     declared: set[int] = set(
         KeyPopulationDeclaration.objects.filter(**scope.of(), valid_from__lte=as_of)
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=as_of))
+        .order_by()
         .values_list("resident_id", flat=True)
     )
     conditions: dict[int, list[tuple[str, str, date | None, date | None]]] = defaultdict(list)
-    for rid, code, status, onset, recorded in Condition.objects.filter(**scope.of()).values_list(
-        "resident_id", "code", "clinical_status", "onset_date", "recorded_date"
+    for rid, code, status, onset, recorded in (
+        Condition.objects.filter(**scope.of())
+        .order_by()
+        .values_list("resident_id", "code", "clinical_status", "onset_date", "recorded_date")
     ):
         conditions[rid].append((code, status, onset, recorded))
     # Follow-up readings: face-to-face BP and fasting glucose in the period, by day.
@@ -288,29 +293,39 @@ def compute_resident_rows(period: FactPeriod, scope: ResidentScope, geo: Geograp
     dynamic: set[int] = set(
         Observation.objects.filter(
             **scope.of(), effective_at__gte=_start_of(year_ago), effective_at__lt=end_moment
-        ).values_list("resident_id", flat=True)
-    )
-    dynamic |= set(
-        Encounter.objects.filter(
-            **scope.of(), start__gte=_start_of(year_ago), start__lt=end_moment
-        ).values_list("resident_id", flat=True)
-    )
-    dynamic |= set(
-        ElderlyExam.objects.filter(**scope.of(), exam_date__gt=year_ago, exam_date__lte=as_of).values_list(
-            "resident_id", flat=True
         )
+        .order_by()
+        .values_list("resident_id", flat=True)
     )
-    visits: dict[int, list[int]] = defaultdict(list)
-    for rid, institution_id in Encounter.objects.filter(
-        **scope.of(),
-        type=EncounterType.OUTPATIENT,
-        start__gte=_start_of(start),
-        start__lt=end_moment,
-    ).values_list("resident_id", "institution_id"):
-        visits[rid].append(institution_id)
+    dynamic |= set(
+        Encounter.objects.filter(**scope.of(), start__gte=_start_of(year_ago), start__lt=end_moment)
+        .order_by()
+        .values_list("resident_id", flat=True)
+    )
+    dynamic |= set(
+        ElderlyExam.objects.filter(**scope.of(), exam_date__gt=year_ago, exam_date__lte=as_of)
+        .order_by()
+        .values_list("resident_id", flat=True)
+    )
+    # Outpatient visits as (institution, came through the family doctor's referral).
+    referred = referral_visit_ids(scope.of(), _start_of(start), end_moment)
+    visits: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for rid, institution_id, encounter_id in (
+        Encounter.objects.filter(
+            **scope.of(),
+            type=EncounterType.OUTPATIENT,
+            start__gte=_start_of(start),
+            start__lt=end_moment,
+        )
+        .order_by()
+        .values_list("resident_id", "institution_id", "id")
+    ):
+        visits[rid].append((institution_id, encounter_id in referred))
     exams: dict[int, list[ElderlyExam]] = defaultdict(list)
-    for exam in ElderlyExam.objects.filter(**scope.of(), exam_date__gte=start, exam_date__lte=as_of).only(
-        "resident_id", "assessment", "physical", "tests", "guidance"
+    for exam in (
+        ElderlyExam.objects.filter(**scope.of(), exam_date__gte=start, exam_date__lte=as_of)
+        .order_by()
+        .only("resident_id", "assessment", "physical", "tests", "guidance")
     ):
         exams[exam.resident_id].append(exam)
 
@@ -367,14 +382,15 @@ def compute_resident_rows(period: FactPeriod, scope: ResidentScope, geo: Geograp
         visit_places = visits.get(rid, [])
         at_centre = in_combination = 0
         if signing is not None:
-            for institution_id in visit_places:
+            for institution_id, on_referral in visit_places:
                 own = geo.institution_centre.get(institution_id) == signing.centre_id
                 at_centre += own
-                in_combination += own or institution_id in (
-                    signing.district_hospital_id,
-                    signing.municipal_hospital_id,
+                in_combination += (
+                    own
+                    or on_referral
+                    or institution_id in (signing.district_hospital_id, signing.municipal_hospital_id)
                 )
-        primary = sum(geo.institution_kind.get(i) in PRIMARY_CARE_KINDS for i in visit_places)
+        primary = sum(geo.institution_kind.get(i) in PRIMARY_CARE_KINDS for i, _ in visit_places)
         rows.append(
             {
                 "period_id": period.pk,
@@ -415,8 +431,7 @@ def compute_resident_rows(period: FactPeriod, scope: ResidentScope, geo: Geograp
                 "contacted_each_quarter": required_quarters <= quarters,
                 "report_sent": rid in care.report_sent,
                 "mental": mental,
-                # No community rehabilitation records exist yet: nobody counts as enrolled.
-                "mental_rehab": False,
+                "mental_rehab": rid in care.in_rehab,
             }
         )
     return rows
@@ -455,7 +470,8 @@ def _programme(
 
 
 def compute_unit_rows(period: FactPeriod, geo: Geography) -> list[UnitFact]:
-    """Committees, registered GPs, centres and smart health posts, attributed to their units."""
+    """Committees, registered GPs, centres, smart health posts and hospital slots, attributed to their
+    units."""
     rows: list[UnitFact] = []
     for pid, level in geo.place_level.items():
         if level != PlaceLevel.COMMITTEE:
@@ -512,7 +528,33 @@ def compute_unit_rows(period: FactPeriod, geo: Geography) -> list[UnitFact]:
                 flag=(not is_post) or (opened is not None and period.starts_on <= opened),
             )
         )
+    rows.extend(compute_slot_rows(period, geo))
     return rows
+
+
+def compute_slot_rows(
+    period: FactPeriod, geo: Geography, hospital_ids: Sequence[int] | None = None
+) -> list[UnitFact]:
+    """Hospital slots starting in the period (of these hospitals; None: all), counted at their hospital
+    and its district: `flag` when a family doctor took it from the reserve."""
+    end = _start_of(period.as_of + timedelta(days=1))
+    return [
+        UnitFact(
+            period=period,
+            kind=UnitKind.SLOT,
+            ref_id=fact.slot_id,
+            district_id=geo.district_of_place(geo.institution_place.get(fact.hospital_id)),
+            street_id=None,
+            centre_id=None,
+            team_id=None,
+            doctor_id=None,
+            hospital_id=fact.hospital_id,
+            flag=fact.booked_from_reserve,
+            reserved=fact.reserved,
+            released=fact.released,
+        )
+        for fact in slot_facts(_start_of(period.starts_on), end, hospital_ids)
+    ]
 
 
 def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
@@ -537,8 +579,11 @@ def refresh_residents_in(
     geography = geo or load_geography()
     with transaction.atomic():
         for chunk in _chunks(ids):
+            before = results.old_rows(period, chunk)
             ResidentFact.objects.filter(period=period, resident_id__in=chunk).delete()
-            _insert(compute_resident_rows(period, ResidentScope(ids=chunk), geography))
+            rows = compute_resident_rows(period, ResidentScope(ids=chunk), geography)
+            _insert(rows)
+            results.apply_delta(period, before, rows)
 
 
 def refresh_units_in(period: FactPeriod, geo: Geography | None = None) -> None:
@@ -547,6 +592,7 @@ def refresh_units_in(period: FactPeriod, geo: Geography | None = None) -> None:
     with transaction.atomic():
         UnitFact.objects.filter(period=period).delete()
         UnitFact.objects.bulk_create(compute_unit_rows(period, geography), batch_size=1000)
+        results.recount_units(period)
 
 
 def refresh_residents(resident_ids: Iterable[int]) -> None:
@@ -563,6 +609,21 @@ def refresh_residents(resident_ids: Iterable[int]) -> None:
         refresh_residents_in(period, ids, geo)
 
 
+def refresh_slots(hospital_ids: Iterable[int]) -> None:
+    """Bring every kept period's slot rows of these hospitals up to date: a booking or a release
+    changes a few hundred rows of one hospital, not the whole unit table."""
+    ids = sorted(set(hospital_ids))
+    periods = list(FactPeriod.objects.all()) if ids else []
+    if not periods:
+        return
+    geo = load_geography()
+    for period in periods:
+        with transaction.atomic():
+            UnitFact.objects.filter(period=period, kind=UnitKind.SLOT, hospital_id__in=ids).delete()
+            UnitFact.objects.bulk_create(compute_slot_rows(period, geo, ids), batch_size=1000)
+            results.recount_units(period)
+
+
 def refresh_units() -> None:
     periods = list(FactPeriod.objects.all())
     if not periods:
@@ -572,19 +633,28 @@ def refresh_units() -> None:
         refresh_units_in(period, geo)
 
 
-def build_period(kind: str, as_of: date) -> FactPeriod:
-    """Create (or rebuild) a period's fact rows from scratch."""
+def build_period(kind: str, as_of: date, on_progress: Callable[[int, int], None] | None = None) -> FactPeriod:
+    """Create (or rebuild) a period's fact rows from scratch, then its kept counts. `on_progress`
+    hears (residents done, residents in all) after each chunk."""
     starts_on, _ = period_bounds(kind, as_of)
     with transaction.atomic():
         period, _created = FactPeriod.objects.update_or_create(
-            kind=kind, as_of=as_of, defaults={"starts_on": starts_on, "built_at": timezone.now()}
+            kind=kind,
+            as_of=as_of,
+            defaults={"starts_on": starts_on, "built_at": timezone.now(), "counts_key": ""},
         )
         geo = load_geography()
         ResidentFact.objects.filter(period=period).delete()
         all_ids = list(Resident.objects.order_by("id").values_list("id", flat=True))
+        done = 0
         for chunk in _chunks(all_ids, REBUILD_CHUNK):
             _insert(compute_resident_rows(period, ResidentScope(low=chunk[0], high=chunk[-1]), geo))
+            done += len(chunk)
+            if on_progress is not None:
+                on_progress(done, len(all_ids))
         refresh_units_in(period, geo)
+        results.keep(period, force=True)
+    results.analyze_tables()
     return period
 
 

@@ -25,6 +25,12 @@ class FactPeriod(models.Model):
     starts_on = models.DateField()
     as_of = models.DateField()
     built_at = models.DateTimeField()
+    counts_key = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="Fingerprint of the declarations the kept counts were made for; empty: none kept",
+    )
 
     class Meta:
         ordering = ["-as_of", "kind"]
@@ -95,10 +101,12 @@ class UnitKind(models.TextChoices):
     GP = "gp", "全科医生 Registered GP"
     CENTRE = "centre", "社区卫生服务中心 Centre"
     SMART_POST = "smart_post", "智慧健康驿站 Smart health post"
+    SLOT = "slot", "号源 Hospital slot"
 
 
 class UnitFact(models.Model):
-    """A counted thing that is not a resident: a committee, a GP, a centre or a smart health post."""
+    """A counted thing that is not a resident: a committee, a GP, a centre, a smart health post or a
+    hospital slot (counted at its hospital)."""
 
     period = models.ForeignKey(FactPeriod, on_delete=models.CASCADE, related_name="unit_facts")
     kind = models.CharField(max_length=12, choices=UnitKind.choices)
@@ -108,9 +116,15 @@ class UnitFact(models.Model):
     centre_id = models.IntegerField(null=True)
     team_id = models.IntegerField(null=True)
     doctor_id = models.IntegerField(null=True)
+    hospital_id = models.IntegerField(null=True, help_text="Slot: the hospital offering it")
     flag = models.BooleanField(
-        help_text="Committee: has a designated doctor; post: opened in the period; otherwise true"
+        help_text="Committee: has a designated doctor; post: opened in the period; slot: booked by a "
+        "family doctor from the reserved pool; otherwise true"
     )
+    reserved = models.BooleanField(
+        default=False, help_text="Slot: generated into the pool reserved for family doctors"
+    )
+    released = models.BooleanField(default=False, help_text="Slot: released unused to the public pool")
 
     class Meta:
         constraints = [
@@ -119,3 +133,29 @@ class UnitFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.ref_id} in period #{self.period_id}"
+
+
+class IndicatorCount(models.Model):
+    """One side of one indicator at one unit in one period (指标结果), kept current with the fact rows.
+
+    `amount` is the side's count (or sum) at the unit; `members` is how many rows of the side's source
+    table the unit holds, so a unit is listed exactly when a query over the facts would group it. A
+    board reads a few hundred of these rows instead of aggregating every resident's facts."""
+
+    period = models.ForeignKey(FactPeriod, on_delete=models.CASCADE, related_name="counts")
+    level = models.CharField(max_length=8)
+    unit_id = models.IntegerField()
+    code = models.CharField(max_length=64)
+    side = models.CharField(max_length=3, help_text="num or den")
+    amount = models.BigIntegerField()
+    members = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "level", "code", "side", "unit_id"], name="indicator_count_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.side} at {self.level} #{self.unit_id} in period #{self.period_id}"

@@ -30,6 +30,7 @@ LEVEL_LABELS = {
     "centre": "社区卫生服务中心 Centre",
     "team": "团队 Team",
     "doctor": "家庭医生 Family doctor",
+    "hospital": "医院 Hospital",
 }
 PAGE_SIZE = 50
 

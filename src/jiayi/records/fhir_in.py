@@ -9,15 +9,18 @@ personal data.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, NoReturn
+from types import UnionType
+from typing import Any, Literal, NoReturn, Union, get_args, get_origin
 from urllib.parse import parse_qs
 
+import orjson
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from jiayi.records import fhir_systems as systems
 from jiayi.records import lib
@@ -34,14 +37,22 @@ from jiayi.registry import identity
 # Processing order: what others point to comes first, so a reference to an entry of the same bundle
 # resolves whatever order the sender listed the entries in.
 ACCEPTED_TYPES: tuple[str, ...] = (
+    "Location",
     "Organization",
     "Practitioner",
+    "CareTeam",
+    "PractitionerRole",
+    "PlanDefinition",
+    "Group",
     "Patient",
     "Encounter",
     "Condition",
     "Observation",
     "MedicationRequest",
     "MedicationStatement",
+    "QuestionnaireResponse",
+    "Consent",
+    "EpisodeOfCare",
 )
 BUNDLE_TYPES = frozenset({"batch", "transaction"})
 ENTRY_METHODS = frozenset({"POST", "PUT"})
@@ -59,6 +70,7 @@ ENCOUNTER_CLASSES: dict[str, EncounterType] = {
 # withdrawing an earlier entry is not something this import does.
 WITHDRAWN_STATUSES = frozenset({"entered-in-error", "cancelled"})
 _OBSERVATION_CODES = frozenset(ObservationCode.values)  # `.values` builds a new list on every access
+RECORDED_AT_EXTENSION = f"{systems.FHIR_BASE}/StructureDefinition/recorded-at-organization"
 SUPPLY_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30}
 
 
@@ -181,8 +193,21 @@ class MedicationIn:
     days_supply: int | None
 
 
+class DistrictIn:
+    """Base of what `fhir_district_in` reads: registry and signing records of a district transfer."""
+
+    __slots__ = ()
+
+
 Parsed = (
-    OrganizationIn | PractitionerIn | PatientIn | EncounterIn | ConditionIn | ObservationIn | MedicationIn
+    OrganizationIn
+    | PractitionerIn
+    | PatientIn
+    | EncounterIn
+    | ConditionIn
+    | ObservationIn
+    | MedicationIn
+    | DistrictIn
 )
 
 
@@ -202,12 +227,28 @@ class ParsedEntry:
 # Reading JSON -------------------------------------------------------------------------------------------
 
 
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+
+
 def load_json(value: dict[str, Any] | str | bytes) -> dict[str, Any]:
     """The bundle as a dict; ValueError with the position for malformed JSON."""
     if isinstance(value, dict):
         return value
+    # orjson reads a large bundle several times faster. What it refuses (malformed JSON, and the few
+    # things the standard parser accepts, such as NaN) goes to the standard parser, and so do bodies
+    # with a run of 19 or more digits, as orjson reads an integer beyond 64 bits as a float: the
+    # result and every error message are the standard parser's.
+    loaded: Any = None
+    long_number = _LONG_DIGITS_BYTES if isinstance(value, bytes) else _LONG_DIGITS
+    if long_number.search(value) is None:  # type: ignore[arg-type]
+        try:
+            loaded = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            loaded = None
     try:
-        loaded = json.loads(value)
+        if loaded is None:
+            loaded = json.loads(value)
     except json.JSONDecodeError as exc:
         raise ValueError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except UnicodeDecodeError:
@@ -524,11 +565,21 @@ def parse_condition(resource: dict[str, Any], now: datetime) -> ConditionIn:
         )
     onset_value = resource.get("onsetDateTime") or (resource.get("onsetPeriod") or {}).get("start")
     recorded = resource.get("recordedDate")
+    # Condition cannot name an Organization; a district export says which institution recorded it.
+    recorded_at = next(
+        (
+            e["valueReference"]
+            for e in resource.get("extension") or []
+            if e.get("url") == RECORDED_AT_EXTENSION
+        ),
+        None,
+    )
     return ConditionIn(
         subject=_reference(resource, "subject", "Condition.subject"),
         encounter=_reference(resource, "encounter", "Condition.encounter"),
         performer=_reference(resource, "recorder", "Condition.recorder")
-        or _reference(resource, "asserter", "Condition.asserter"),
+        or _reference(resource, "asserter", "Condition.asserter")
+        or (parse_reference(recorded_at, "Condition.extension") if recorded_at else None),
         code=code,
         display=(display or _concept_text(resource.get("code")))[:200],
         clinical_status=status,
@@ -696,16 +747,149 @@ def parse_medication_statement(resource: dict[str, Any], now: datetime) -> Medic
     )
 
 
+def _district(resource_type: str) -> Callable[[dict[str, Any], datetime], Parsed]:
+    """The reader of a district transfer's resource (fhir_district_in, imported late: it builds on
+    this module). Organization, Practitioner and Patient fall back to the readers above."""
+
+    def parse(resource: dict[str, Any], now: datetime) -> Parsed:
+        from jiayi.records import fhir_district_in
+
+        return fhir_district_in.parse(resource_type, resource, now)  # type: ignore[no-any-return]
+
+    return parse
+
+
 PARSERS: dict[str, Callable[[dict[str, Any], datetime], Parsed]] = {
-    "Organization": parse_organization,
-    "Practitioner": parse_practitioner,
-    "Patient": parse_patient,
+    "Location": _district("Location"),
+    "Organization": _district("Organization"),
+    "Practitioner": _district("Practitioner"),
+    "CareTeam": _district("CareTeam"),
+    "PractitionerRole": _district("PractitionerRole"),
+    "PlanDefinition": _district("PlanDefinition"),
+    "Group": _district("Group"),
+    "Patient": _district("Patient"),
+    "QuestionnaireResponse": _district("QuestionnaireResponse"),
+    "Consent": _district("Consent"),
+    "EpisodeOfCare": _district("EpisodeOfCare"),
     "Encounter": parse_encounter,
     "Condition": parse_condition,
     "Observation": parse_observation,
     "MedicationRequest": parse_medication_request,
     "MedicationStatement": parse_medication_statement,
 }
+
+
+# Checking structure ------------------------------------------------------------------------------------
+#
+# Validating a resource against its fhir.resources model builds a pydantic model for every element and
+# runs fhir_core's model-level checks (required elements, choice types, nulls in lists, no unknown
+# elements) in Python: about half of a feed's import time. Those model-level checks depend only on the
+# resource's *shape* (which elements are present, nested how, holding which JSON types), never on the
+# values. So the first resource of each shape is validated by the model; once a shape has passed, a
+# later resource of the same shape needs only its primitive values checked, each with the pydantic type
+# of its element (the same FHIR regexes and date, decimal and code rules the model applies). Whenever
+# that quick check is not sure (a value fails, an element it cannot type), the full model decides, so
+# every refusal and its message still come from the model.
+
+_SHAPES_KEPT = 4096
+# Per shape that passed: one adapter checking all its primitive values at once, or None when some
+# element cannot be typed (the model then checks every resource of that shape).
+_passed_shapes: dict[tuple[str, tuple[object, ...]], TypeAdapter[Any] | None] = {}
+
+
+def _shape(value: Any, tokens: list[object], leaves: list[Any]) -> None:
+    """Append the shape of a JSON object or array to `tokens` and its primitive values, in the same
+    order, to `leaves`."""
+    if isinstance(value, dict):
+        tokens.append("{")
+        for key, item in value.items():
+            tokens.append(key)
+            if isinstance(item, (dict, list)):
+                _shape(item, tokens, leaves)
+            else:
+                tokens.append(type(item))
+                leaves.append(item)
+        tokens.append("}")
+    else:
+        tokens.append("[")
+        for item in value:
+            if isinstance(item, (dict, list)):
+                _shape(item, tokens, leaves)
+            else:
+                tokens.append(type(item))
+                leaves.append(item)
+        tokens.append("]")
+
+
+def _element_type(annotation: Any) -> tuple[bool, Any]:
+    """(is a list, the element's type) of a model field's annotation, Optional removed."""
+    if get_origin(annotation) in (Union, UnionType):
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(args) != 1:
+            return False, None
+        annotation = args[0]
+    if get_origin(annotation) is list:
+        return True, get_args(annotation)[0]
+    return False, annotation
+
+
+def _leaf_plan(model: type[Any], data: dict[str, Any], plan: list[Any]) -> bool:
+    """Append to `plan` the type of each primitive value of `data` (a dict the model has
+    accepted), in `_shape`'s order; False when some element cannot be typed this way."""
+    fields = {info.alias or name: info for name, info in model.model_fields.items()}
+    for key, value in data.items():
+        if key == "resourceType" and "resourceType" not in fields:
+            plan.append(Literal[model.get_resource_type()])
+            continue
+        info = fields.get(key)
+        if info is None or key.startswith("_"):
+            return False
+        is_list, element = _element_type(info.annotation)
+        if element is None:
+            return False
+        items = value if is_list and isinstance(value, list) else [value]
+        if is_list and not isinstance(value, list):
+            return False
+        klass = element.get_model_klass() if hasattr(element, "get_model_klass") else None
+        for item in items:
+            if klass is not None:
+                if not isinstance(item, dict) or klass.get_resource_type() in {"Resource", "DomainResource"}:
+                    return False
+                if not _leaf_plan(klass, item, plan):
+                    return False
+            elif isinstance(item, (dict, list)):
+                return False
+            else:
+                plan.append(element)
+    return True
+
+
+def _values_conform(plan: TypeAdapter[Any], leaves: list[Any]) -> bool:
+    try:
+        plan.validate_python(tuple(leaves))
+    except Exception:
+        # Whatever the quick check stumbles on, the model decides, and gives the exact error (or
+        # accepts what the quick check doubted).
+        return False
+    return True
+
+
+def check_structure(resource_type: str, resource: dict[str, Any]) -> None:
+    """Validate a resource against the FHIR R4 model of its type; pydantic's ValidationError when it
+    does not conform."""
+    tokens: list[object] = []
+    leaves: list[Any] = []
+    _shape(resource, tokens, leaves)
+    key = (resource_type, tuple(tokens))
+    plan = _passed_shapes.get(key)
+    if plan is not None and _values_conform(plan, leaves):
+        return
+    model = get_fhir_model_class(resource_type)
+    model.model_validate(resource)
+    if key not in _passed_shapes and len(_passed_shapes) < _SHAPES_KEPT:
+        types: list[Any] = []
+        typed = _leaf_plan(model, resource, types)
+        _passed_shapes[key] = TypeAdapter(tuple[tuple(types)]) if typed and types else None  # type: ignore[arg-type,misc]
 
 
 def _structure_error(resource_type: str, exc: ValidationError) -> EntryError:
@@ -763,7 +947,7 @@ def parse_entry(index: int, entry: Any, now: datetime) -> ParsedEntry:
             parsed, EntryError("request.method", f"method {method!r} is not accepted; use POST or PUT")
         )
     try:
-        get_fhir_model_class(parsed.resource_type).model_validate(resource)
+        check_structure(parsed.resource_type, resource)
     except ValidationError as exc:
         raise_with(parsed, _structure_error(parsed.resource_type, exc))
     needs_source_id = parsed.resource_type not in {"Organization", "Practitioner", "Patient"}

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, connection, transaction
@@ -564,6 +565,10 @@ class _Importer:
 
     def _apply(self, entry: ParsedEntry) -> tuple[str, object]:
         data = entry.data
+        if isinstance(data, fhir_in.DistrictIn):
+            from jiayi.records import fhir_district_in  # builds on this module
+
+            return fhir_district_in.apply(self, entry, data)
         if isinstance(data, OrganizationIn):
             return MATCHED, self._institution_by_code(data.codes, "Organization.identifier")
         if isinstance(data, PractitionerIn):
@@ -1218,7 +1223,21 @@ def _insert_new(model: type[ClinicalEntry], entries: list[Any]) -> None:
     """Insert new, already validated entries with executemany (SQLite) or COPY (PostgreSQL): the ORM's
     bulk_create spends most of a feed's time compiling SQL per field and row."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    rows = (tuple(_column_value(getattr(entry, f.attname)) for f in fields) for entry in entries)
+    values_of = attrgetter(*(f.attname for f in fields))
+    # Only dates, times and JSON need adapting; the other values go to the driver as they are.
+    adapt = [
+        i
+        for i, f in enumerate(fields)
+        if f.get_internal_type() in {"DateTimeField", "DateField", "JSONField"}
+    ]
+
+    def row(entry: Any) -> tuple[Any, ...]:
+        values = list(values_of(entry))
+        for i in adapt:
+            values[i] = _column_value(values[i])
+        return tuple(values)
+
+    rows = (row(entry) for entry in entries)
     # COPY reports a duplicate identifier as the driver's own error: make it Django's IntegrityError.
     with connection.wrap_database_errors:
         insert_rows(model, [f.column for f in fields], rows)

@@ -7,6 +7,7 @@ answers like something that does not exist (404); reads and changes are audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -17,9 +18,10 @@ from ninja import Query, Router, Status
 from jiayi import access
 from jiayi.audit.models import Action, Outcome
 from jiayi.audit.services import record
-from jiayi.referrals import fhir, services
+from jiayi.referrals import downloads, fhir, services
 from jiayi.referrals.choices import Direction, SlotStatus
-from jiayi.referrals.models import Appointment, Department, Referral, ReferralEvent, Slot
+from jiayi.referrals.files import EXTENSIONS
+from jiayi.referrals.models import Appointment, Department, Referral, ReferralEvent, ReferralFile, Slot
 from jiayi.referrals.schemas import (
     AcceptIn,
     AppointmentOut,
@@ -27,6 +29,7 @@ from jiayi.referrals.schemas import (
     DeclineIn,
     DepartmentOut,
     ReferralDetailOut,
+    ReferralFileOut,
     ReferralFilters,
     ReferralIn,
     ReferralPage,
@@ -189,6 +192,29 @@ def _visible_appointment(
 CHANGE: dict[int, Any] = {200: AppointmentOut, 404: Message, 409: Message, **COMMON}
 
 
+def _state_conflict(exc: services.ReferralStateError, _appointment: Appointment) -> Status[Any]:
+    return Status(409, {"detail": str(exc)})
+
+
+def _change_appointment(
+    request: HttpRequest,
+    appointment_id: int,
+    change: Callable[[Appointment], object],
+    conflict: Callable[[services.ReferralStateError, Appointment], Status[Any]] = _state_conflict,
+) -> Any:
+    """Apply one change to an appointment the user may see (404 otherwise) and answer it as it stands."""
+    appointment = _visible_appointment(request, appointment_id, Action.UPDATE)
+    if isinstance(appointment, Status):
+        return appointment
+    try:
+        change(appointment)
+    except services.SlotUnavailable as exc:
+        return _unavailable(exc)
+    except services.ReferralStateError as exc:
+        return conflict(exc, appointment)
+    return _appointment(appointment.pk)
+
+
 @router.get(
     "/appointments/{appointment_id}",
     response={200: AppointmentOut, 404: Message, **COMMON},
@@ -208,6 +234,10 @@ def get_appointment(request: HttpRequest, appointment_id: int) -> Any:
     return _appointment(appointment.pk)
 
 
+def _status_conflict(exc: services.ReferralStateError, appointment: Appointment) -> Status[Any]:
+    return Status(409, {**_field_errors([("status", str(exc))]), "slot_id": appointment.slot_id})
+
+
 @router.post(
     "/appointments/{appointment_id}/$book",
     response={**CHANGE, 409: SlotUnavailableOut},
@@ -215,29 +245,20 @@ def get_appointment(request: HttpRequest, appointment_id: int) -> Any:
 )
 def confirm_appointment(request: HttpRequest, appointment_id: int) -> Any:
     """IHE `$book` of a held appointment, before its hold runs out (409 after)."""
-    appointment = _visible_appointment(request, appointment_id, Action.UPDATE)
-    if isinstance(appointment, Status):
-        return appointment
-    try:
-        services.do_confirm(request.user, appointment, request=request)
-    except services.SlotUnavailable as exc:
-        return _unavailable(exc)
-    except services.ReferralStateError as exc:
-        return Status(409, {**_field_errors([("status", str(exc))]), "slot_id": appointment.slot_id})
-    return _appointment(appointment.pk)
+    return _change_appointment(
+        request,
+        appointment_id,
+        lambda a: services.do_confirm(request.user, a, request=request),
+        _status_conflict,
+    )
 
 
 @router.post("/appointments/{appointment_id}/cancel", response=CHANGE, tags=[SCHEDULING])
 def cancel_appointment(request: HttpRequest, appointment_id: int) -> Any:
     """Cancel a held or booked appointment; the slot is free again."""
-    appointment = _visible_appointment(request, appointment_id, Action.UPDATE)
-    if isinstance(appointment, Status):
-        return appointment
-    try:
-        services.do_cancel(request.user, appointment, request=request)
-    except services.ReferralStateError as exc:
-        return Status(409, {"detail": str(exc)})
-    return _appointment(appointment.pk)
+    return _change_appointment(
+        request, appointment_id, lambda a: services.do_cancel(request.user, a, request=request)
+    )
 
 
 @router.post("/appointments/{appointment_id}/no-show", response=CHANGE, tags=[SCHEDULING])
@@ -245,14 +266,9 @@ def no_show(request: HttpRequest, appointment_id: int) -> Any:
     """The hospital's referral desk records that the resident did not come (爽约)."""
     if not access.can_work_referral_desk(request.user):
         return Status(403, {"detail": "only a referral desk records no-shows"})
-    appointment = _visible_appointment(request, appointment_id, Action.UPDATE)
-    if isinstance(appointment, Status):
-        return appointment
-    try:
-        services.do_mark_no_show(request.user, appointment, request=request)
-    except services.ReferralStateError as exc:
-        return Status(409, {"detail": str(exc)})
-    return _appointment(appointment.pk)
+    return _change_appointment(
+        request, appointment_id, lambda a: services.do_mark_no_show(request.user, a, request=request)
+    )
 
 
 # Referrals ---------------------------------------------------------------------------------------------
@@ -335,7 +351,8 @@ def export_referral_fhir(request: HttpRequest, referral_id: int) -> Any:
         resident_id=referral.resident_id,
         detail={"format": "fhir"},
     )
-    return fhir.referral_bundle(referral)
+    files = list(access.referral_files_visible_to(request.user).filter(referral=referral).order_by("id"))
+    return fhir.referral_bundle(referral, files)
 
 
 @router.post("/referrals", response={201: ReferralDetailOut, 404: Message, **COMMON}, tags=[REFERRALS])
@@ -388,7 +405,9 @@ def _one(request: HttpRequest, scope: QuerySet[Referral], referral_id: int) -> R
     return referral
 
 
-def _change(request: HttpRequest, scope: QuerySet[Referral], referral_id: int, change: Any) -> Any:
+def _change(
+    request: HttpRequest, scope: QuerySet[Referral], referral_id: int, change: Callable[[Referral], object]
+) -> Any:
     referral = _one(request, scope, referral_id)
     if isinstance(referral, Status):
         return referral
@@ -403,16 +422,37 @@ def _change(request: HttpRequest, scope: QuerySet[Referral], referral_id: int, c
     return _detail(referral_id)
 
 
+def _referrer_change(
+    request: HttpRequest, referral_id: int, verb: str, change: Callable[[Referral], object]
+) -> Any:
+    """A change the referring family doctor makes to their own up-referral."""
+    if not access.can_refer(request.user):
+        return Status(403, {"detail": f"only family doctors {verb} up-referrals"})
+    return _change(request, access.referrals_sendable_by(request.user), referral_id, change)
+
+
+def _desk_only(request: HttpRequest) -> Status[Any] | None:
+    if not access.can_work_referral_desk(request.user):
+        return Status(403, {"detail": "only a hospital referral desk does this"})
+    return None
+
+
+def _desk_change(request: HttpRequest, referral_id: int, change: Callable[[Referral], object]) -> Any:
+    """A change the receiving hospital's referral desk makes to an up-referral."""
+    refused = _desk_only(request)
+    if refused is not None:
+        return refused
+    return _change(request, access.referrals_handled_by_desk(request.user), referral_id, change)
+
+
 @router.post("/referrals/{referral_id}/send", response=REFERRAL_CHANGE, tags=[REFERRALS])
 def send_referral(request: HttpRequest, referral_id: int, payload: SendIn) -> Any:
     """Send your draft to the hospital, booking `slot_id` with it (a reserved slot for your signed
     resident). 409 "slot no longer available" when someone else took the slot."""
-    if not access.can_refer(request.user):
-        return Status(403, {"detail": "only family doctors send up-referrals"})
-    return _change(
+    return _referrer_change(
         request,
-        access.referrals_sendable_by(request.user),
         referral_id,
+        "send",
         lambda r: services.do_send(request.user, r, slot_id=payload.slot_id, request=request),
     )
 
@@ -420,12 +460,10 @@ def send_referral(request: HttpRequest, referral_id: int, payload: SendIn) -> An
 @router.post("/referrals/{referral_id}/cancel", response=REFERRAL_CHANGE, tags=[REFERRALS])
 def cancel_referral(request: HttpRequest, referral_id: int) -> Any:
     """Withdraw your draft or sent up-referral; its slot is given back."""
-    if not access.can_refer(request.user):
-        return Status(403, {"detail": "only family doctors withdraw up-referrals"})
-    return _change(
+    return _referrer_change(
         request,
-        access.referrals_sendable_by(request.user),
         referral_id,
+        "withdraw",
         lambda r: services.do_cancel_referral(request.user, r, request=request),
     )
 
@@ -453,35 +491,19 @@ def accept_referral(request: HttpRequest, referral_id: int, payload: AcceptIn) -
     )
 
 
-def _desk_only(request: HttpRequest) -> Status[Any] | None:
-    if not access.can_work_referral_desk(request.user):
-        return Status(403, {"detail": "only a hospital referral desk does this"})
-    return None
-
-
 @router.post("/referrals/{referral_id}/decline", response=REFERRAL_CHANGE, tags=[REFERRALS])
 def decline_referral(request: HttpRequest, referral_id: int, payload: DeclineIn) -> Any:
     """The hospital declines a sent up-referral, saying why; a booked slot is given back."""
-    refused = _desk_only(request)
-    if refused is not None:
-        return refused
-    return _change(
-        request,
-        access.referrals_handled_by_desk(request.user),
-        referral_id,
-        lambda r: services.do_decline(request.user, r, payload.note, request=request),
+    return _desk_change(
+        request, referral_id, lambda r: services.do_decline(request.user, r, payload.note, request=request)
     )
 
 
 @router.post("/referrals/{referral_id}/schedule", response=REFERRAL_CHANGE, tags=[REFERRALS])
 def schedule_referral(request: HttpRequest, referral_id: int, payload: ScheduleIn) -> Any:
     """The desk books a slot of its hospital for an accepted up-referral."""
-    refused = _desk_only(request)
-    if refused is not None:
-        return refused
-    return _change(
+    return _desk_change(
         request,
-        access.referrals_handled_by_desk(request.user),
         referral_id,
         lambda r: services.do_schedule(request.user, r, payload.slot_id, request=request),
     )
@@ -490,29 +512,108 @@ def schedule_referral(request: HttpRequest, referral_id: int, payload: ScheduleI
 @router.post("/referrals/{referral_id}/visit", response=REFERRAL_CHANGE, tags=[REFERRALS])
 def record_visit(request: HttpRequest, referral_id: int) -> Any:
     """The resident was seen: the visit enters the health account as a referral visit."""
-    refused = _desk_only(request)
-    if refused is not None:
-        return refused
-    return _change(
-        request,
-        access.referrals_handled_by_desk(request.user),
-        referral_id,
-        lambda r: services.do_record_visit(request.user, r, request=request),
+    return _desk_change(
+        request, referral_id, lambda r: services.do_record_visit(request.user, r, request=request)
     )
 
 
 @router.post("/referrals/{referral_id}/no-show", response=REFERRAL_CHANGE, tags=[REFERRALS])
 def referral_no_show(request: HttpRequest, referral_id: int) -> Any:
     """The referred resident missed the appointment; the referral waits for a new slot."""
-    refused = _desk_only(request)
-    if refused is not None:
-        return refused
-    return _change(
-        request,
-        access.referrals_handled_by_desk(request.user),
-        referral_id,
-        lambda r: services.do_mark_referral_no_show(request.user, r, request=request),
+    return _desk_change(
+        request, referral_id, lambda r: services.do_mark_referral_no_show(request.user, r, request=request)
     )
+
+
+# Files sent with a referral -----------------------------------------------------------------------------
+
+UPLOAD_FIELD = "file"
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [UPLOAD_FIELD],
+                    "properties": {
+                        UPLOAD_FIELD: {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "PDF, JPEG or PNG files (the content decides, not the name)",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/referrals/{referral_id}/files",
+    response={201: list[ReferralFileOut], 404: Message, 409: Message, **COMMON},
+    tags=[REFERRALS],
+    openapi_extra=UPLOAD_BODY,
+)
+def upload_files(request: HttpRequest, referral_id: int) -> Any:
+    """Attach files to your up-referral (multipart, field `file`, repeatable): PDF, JPEG or PNG by
+    content, each within `JIAYI_ATTACHMENT_MAX_MB`. All are stored or, on any error (422 naming the
+    field and the file), none."""
+    referral = _one(request, access.referrals_sendable_by(request.user), referral_id)
+    if isinstance(referral, Status):
+        return referral
+    try:
+        rows = services.do_attach(
+            request.user, referral, request.FILES.getlist(UPLOAD_FIELD), field=UPLOAD_FIELD, request=request
+        )
+    except services.ReferralValidationError as exc:
+        return Status(422, _field_errors(exc.errors))
+    except services.ReferralStateError as exc:
+        return Status(409, {"detail": str(exc)})
+    return Status(201, rows)
+
+
+@router.get(
+    "/referrals/{referral_id}/files",
+    response={200: list[ReferralFileOut], 404: Message, **COMMON},
+    tags=[REFERRALS],
+)
+def list_files(request: HttpRequest, referral_id: int) -> Any:
+    """The files sent with a referral, for the receiving desk and the referring team (404 otherwise)."""
+    referral = access.referrals_with_files_readable_by(request.user).filter(pk=referral_id).first()
+    if referral is None:
+        return _deny(request, Action.READ, "referral_file", referral_id)
+    rows = list(ReferralFile.objects.filter(referral=referral).order_by("uploaded_at", "id"))
+    record(
+        request=request,
+        action=Action.SEARCH,
+        resource_type="referral_file",
+        resident_id=referral.resident_id,
+        detail={"referral": referral.pk, "file_ids": [row.pk for row in rows]},
+    )
+    return rows
+
+
+@router.get(
+    "/files/{file_id}",
+    response={404: Message, **COMMON},
+    tags=[REFERRALS],
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file's bytes, as a download",
+                "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in EXTENSIONS},
+            }
+        }
+    },
+)
+def download_file(request: HttpRequest, file_id: int) -> Any:
+    """The bytes of a file sent with a referral, for the receiving desk and the referring team."""
+    found = downloads.readable_file(request, file_id)
+    if found is None:
+        return Status(404, NOT_FOUND)
+    return downloads.as_download(request, found)
 
 
 @router.post(

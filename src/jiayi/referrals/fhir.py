@@ -1,5 +1,6 @@
 """FHIR R4 export of a referral: a `ServiceRequest`, and when a slot was booked its `Appointment`,
-`Slot` and `Schedule` (the department's, or the specialist's, at the hospital).
+`Slot` and `Schedule` (the department's, or the specialist's, at the hospital); the files sent with it
+as `DocumentReference`s named in `ServiceRequest.supportingInfo`.
 
 The mapping is documented in docs/fhir.md ("Referrals and appointments"). Resources are plain dicts in
 FHIR JSON shape; residents are referenced by jiayi's resident number only.
@@ -7,11 +8,12 @@ FHIR JSON shape; residents are referenced by jiayi's resident number only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from jiayi.records import fhir_systems as systems
 from jiayi.referrals.choices import AppointmentStatus, Direction, ReferralStatus, SlotStatus, Urgency
-from jiayi.referrals.models import Appointment, Referral, Slot
+from jiayi.referrals.models import Appointment, Referral, ReferralFile, Slot
 from jiayi.registry.models import Institution, Staff
 
 REFERRAL_SYSTEM = f"{systems.FHIR_BASE}/sid/referral"
@@ -20,6 +22,10 @@ DESTINATION_SYSTEM = f"{systems.FHIR_BASE}/CodeSystem/referral-destination"
 REFERRAL_STATUS_EXTENSION = f"{systems.FHIR_BASE}/StructureDefinition/referral-status"
 POOL_EXTENSION = f"{systems.FHIR_BASE}/StructureDefinition/slot-pool"
 SERVICE_KIND_SYSTEM = f"{systems.FHIR_BASE}/CodeSystem/slot-service-kind"
+SHA256_EXTENSION = f"{systems.FHIR_BASE}/StructureDefinition/attachment-sha256"
+LOINC = "http://loinc.org"
+REFERRAL_NOTE = "57133-1"  # LOINC "Referral note"
+FILE_URL = "/api/referrals/files/{pk}"
 SNOMED = "http://snomed.info/sct"
 REFERRAL_CATEGORY = "3457005"  # SNOMED CT "Patient referral"
 
@@ -64,7 +70,34 @@ def _patient(resident_id: int) -> dict[str, Any]:
     return {"identifier": {"system": systems.RESIDENT_SYSTEM, "value": str(resident_id)}}
 
 
-def service_request(referral: Referral) -> dict[str, Any]:
+def document_reference(file: ReferralFile, referral: Referral) -> dict[str, Any]:
+    """A file sent with the referral. FHIR R4's `Attachment.hash` is SHA-1, so the SHA-256 jiayi keeps
+    travels in an extension; the bytes are read at `url` with the reader's own authorisation."""
+    return {
+        "resourceType": "DocumentReference",
+        "id": f"referral-file-{file.pk}",
+        "status": "current",
+        "type": {"coding": [{"system": LOINC, "code": REFERRAL_NOTE, "display": "Referral note"}]},
+        "subject": _patient(referral.resident_id),
+        "date": file.uploaded_at.isoformat(),
+        "description": file.name,
+        "context": {"related": [{"reference": f"ServiceRequest/referral-{referral.pk}"}]},
+        "content": [
+            {
+                "attachment": {
+                    "contentType": file.content_type,
+                    "url": FILE_URL.format(pk=file.pk),
+                    "size": file.size,
+                    "title": file.name,
+                    "creation": file.uploaded_at.isoformat(),
+                    "extension": [{"url": SHA256_EXTENSION, "valueString": file.sha256}],
+                }
+            }
+        ],
+    }
+
+
+def service_request(referral: Referral, files: Sequence[ReferralFile] = ()) -> dict[str, Any]:
     up = referral.direction == Direction.UP
     sender, receiver = (
         (_practitioner(referral.family_doctor), _organization(referral.hospital))
@@ -100,6 +133,8 @@ def service_request(referral: Referral) -> dict[str, Any]:
         resource["note"] = [{"text": need} for need in referral.needs]
     if referral.scheduled_on is not None:
         resource["occurrenceDateTime"] = referral.scheduled_on.isoformat()
+    if files:
+        resource["supportingInfo"] = [{"reference": f"DocumentReference/referral-file-{f.pk}"} for f in files]
     return resource
 
 
@@ -146,12 +181,14 @@ def appointment(appt: Appointment, referral: Referral | None = None) -> dict[str
     return resource
 
 
-def referral_bundle(referral: Referral) -> dict[str, Any]:
-    """A collection Bundle: the ServiceRequest, then the Appointment, Slot and Schedule when booked."""
-    resources = [service_request(referral)]
+def referral_bundle(referral: Referral, files: Sequence[ReferralFile] = ()) -> dict[str, Any]:
+    """A collection Bundle: the ServiceRequest, then the Appointment, Slot and Schedule when booked,
+    then a DocumentReference per file the reader may read (`files`)."""
+    resources = [service_request(referral, files)]
     if referral.appointment is not None:
         slot = referral.appointment.slot
         resources += [appointment(referral.appointment, referral), slot_resource(slot), schedule(slot)]
+    resources += [document_reference(f, referral) for f in files]
     return {
         "resourceType": "Bundle",
         "type": "collection",

@@ -22,6 +22,7 @@ from jiayi.referrals.choices import (
     SlotStatus,
     Urgency,
 )
+from jiayi.referrals.files import EXTENSIONS, attachment_storage, storage_name
 from jiayi.registry.models import Institution, Resident, Staff
 
 _SHARE = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
@@ -157,7 +158,8 @@ class Referral(models.Model):
     back to the community (a community bed, a family bed 家庭病床, or the family doctor's follow-up).
 
     The summary is a snapshot of the health account when the referral was written, so the hospital
-    reads what the doctor saw; attachments name the record entries sent with it.
+    reads what the doctor saw; attachments name the record entries sent with it, and `files` are the
+    documents uploaded with it.
     """
 
     direction = models.CharField(max_length=8, choices=Direction.choices)
@@ -221,6 +223,37 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction}-referral #{self.pk} ({self.status})"
+
+
+class ReferralFile(models.Model):
+    """A file sent with a referral (转诊附件): a scanned report, an ECG, an X-ray image.
+
+    The bytes live in the private attachment storage under a random name; the row keeps what readers
+    need and what proves the file unchanged: its name as uploaded, the type its content proved, its
+    size and SHA-256.
+    """
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="files")
+    file = models.FileField(storage=attachment_storage, upload_to=storage_name, max_length=200)
+    name = models.CharField(max_length=200, help_text="The file's name as uploaded")
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["referral", "uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=list(EXTENSIONS)), name="referral_file_accepted_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.content_type}, {self.size} bytes)"
 
 
 class ReferralEvent(models.Model):

@@ -144,6 +144,18 @@ class ReferralDetailOut(ReferralOut):
     events: list[ReferralEventOut]
 
 
+class ReferralFileOut(Schema):
+    """A file sent with a referral; read its bytes at `GET /api/referrals/files/{id}`."""
+
+    id: int
+    referral_id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
 class ReferralFilters(Schema):
     direction: Direction | None = None
     status: ReferralStatus | None = None

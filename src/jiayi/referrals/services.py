@@ -9,12 +9,17 @@ the booking family doctor.
 Double-booking: the slot row is locked (`select_for_update`, PostgreSQL) or the write transaction is
 serial (SQLite IMMEDIATE mode) while the slot is checked and taken, and the partial unique index
 `appointment_one_per_slot` refuses a second occupying appointment whatever happens before it.
+
+Files sent with a referral are checked whole (type by content, size, count) before anything is written,
+and stored with their rows in one step: if the rows or their audit entries fail, the bytes are deleted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -30,7 +36,7 @@ from jiayi.audit.models import Action
 from jiayi.audit.services import record
 from jiayi.records.choices import ClinicalStatus, EncounterType, MedicationStatus
 from jiayi.records.models import Condition, Encounter, Medication, Observation
-from jiayi.referrals import rules
+from jiayi.referrals import files, rules
 from jiayi.referrals.choices import (
     AppointmentStatus,
     Destination,
@@ -47,10 +53,12 @@ from jiayi.referrals.models import (
     HospitalPolicy,
     Referral,
     ReferralEvent,
+    ReferralFile,
     ScheduleTemplate,
     Slot,
     SlotRelease,
 )
+from jiayi.referrals.signals import slots_changed
 from jiayi.registry.choices import HOSPITAL_KINDS, InstitutionKind
 from jiayi.registry.models import Institution, Resident, Staff
 from jiayi.signing.choices import SigningStatus
@@ -206,42 +214,45 @@ def _take(
     slot_id: int,
     resident: Resident,
     family_doctor: Staff | None,
-    *,
     status: AppointmentStatus,
-    now: datetime,
+    now: datetime | None,
     request: HttpRequest | None,
 ) -> Appointment:
-    slot = _locked_slot(slot_id)
-    _expire_hold_on(slot, now)
-    if slot.status != SlotStatus.FREE or slot.start <= now:
-        raise SlotUnavailable(slot_id)
-    check_may_book(slot, resident, family_doctor)
+    """Take a free slot for the resident as a held or booked appointment, in one transaction that
+    holds the slot's lock from the check to the write."""
+    now = now or timezone.now()
     held = status == AppointmentStatus.HELD
-    try:
-        with transaction.atomic():
-            appointment = Appointment.objects.create(
-                slot=slot,
-                resident=resident,
-                status=status,
-                pool=slot.pool,
-                booked_by=_user(actor),
-                family_doctor=family_doctor,
-                hold_expires_at=now + timedelta(minutes=hold_minutes()) if held else None,
-                created_at=now,
-                status_changed_at=now,
-            )
-    except IntegrityError as exc:
-        raise SlotUnavailable(slot_id) from exc
-    Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD if held else SlotStatus.BOOKED)
-    record(
-        request=request,
-        actor=actor,
-        action=Action.CREATE,
-        resource_type="appointment",
-        resource_id=appointment.pk,
-        resident_id=resident.pk,
-        detail={"slot": slot.pk, "status": str(status), "pool": slot.pool},
-    )
+    with transaction.atomic():
+        slot = _locked_slot(slot_id)
+        _expire_hold_on(slot, now)
+        if slot.status != SlotStatus.FREE or slot.start <= now:
+            raise SlotUnavailable(slot_id)
+        check_may_book(slot, resident, family_doctor)
+        try:
+            with transaction.atomic():
+                appointment = Appointment.objects.create(
+                    slot=slot,
+                    resident=resident,
+                    status=status,
+                    pool=slot.pool,
+                    booked_by=_user(actor),
+                    family_doctor=family_doctor,
+                    hold_expires_at=now + timedelta(minutes=hold_minutes()) if held else None,
+                    created_at=now,
+                    status_changed_at=now,
+                )
+        except IntegrityError as exc:
+            raise SlotUnavailable(slot_id) from exc
+        Slot.objects.filter(pk=slot.pk).update(status=SlotStatus.HELD if held else SlotStatus.BOOKED)
+        record(
+            request=request,
+            actor=actor,
+            action=Action.CREATE,
+            resource_type="appointment",
+            resource_id=appointment.pk,
+            resident_id=resident.pk,
+            detail={"slot": slot.pk, "status": str(status), "pool": slot.pool},
+        )
     return appointment
 
 
@@ -255,11 +266,7 @@ def do_hold(
     request: HttpRequest | None = None,
 ) -> Appointment:
     """IHE `$hold`: keep the slot for the resident for a few minutes while the booking is confirmed."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        return _take(
-            actor, slot_id, resident, family_doctor, status=AppointmentStatus.HELD, now=now, request=request
-        )
+    return _take(actor, slot_id, resident, family_doctor, AppointmentStatus.HELD, now, request)
 
 
 def do_book(
@@ -272,11 +279,7 @@ def do_book(
     request: HttpRequest | None = None,
 ) -> Appointment:
     """IHE `$book` straight away: take a free slot for the resident. Raises `SlotUnavailable` (409)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        return _take(
-            actor, slot_id, resident, family_doctor, status=AppointmentStatus.BOOKED, now=now, request=request
-        )
+    return _take(actor, slot_id, resident, family_doctor, AppointmentStatus.BOOKED, now, request)
 
 
 def _set_status(
@@ -289,6 +292,8 @@ def _set_status(
 ) -> Appointment:
     Appointment.objects.filter(pk=appointment.pk).update(status=status, status_changed_at=now)
     Slot.objects.filter(pk=appointment.slot_id).update(status=slot_status)
+    hospital_ids = list(Slot.objects.filter(pk=appointment.slot_id).values_list("hospital_id", flat=True))
+    slots_changed.send(sender=Appointment, hospital_ids=hospital_ids)
     appointment.status = status
     appointment.status_changed_at = now
     record(
@@ -303,47 +308,59 @@ def _set_status(
     return appointment
 
 
-def _locked_appointment(appointment: Appointment) -> Appointment:
-    return Appointment.objects.select_for_update().get(pk=appointment.pk)
+def _transition(
+    actor: Actor,
+    appointment: Appointment,
+    allowed: tuple[AppointmentStatus, ...],
+    to: AppointmentStatus,
+    slot_status: SlotStatus,
+    now: datetime | None,
+    request: HttpRequest | None,
+    *,
+    refusal: str,
+) -> Appointment:
+    """Move a locked appointment from one of the `allowed` statuses to `to`. A held appointment whose
+    hold ran out expires instead, and its slot is free again (`SlotUnavailable`)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if current.status not in allowed:
+            raise ReferralStateError(refusal.format(status=current.status))
+        expired = current.hold_expires_at is not None and current.hold_expires_at <= now
+        if current.status == AppointmentStatus.HELD and to == AppointmentStatus.BOOKED and expired:
+            _set_status(actor, current, AppointmentStatus.EXPIRED, SlotStatus.FREE, now, request)
+            raise SlotUnavailable(current.slot_id)
+        return _set_status(actor, current, to, slot_status, now, request)
 
 
 def do_confirm(
     actor: Actor, appointment: Appointment, *, now: datetime | None = None, request: HttpRequest | None = None
 ) -> Appointment:
     """IHE `$book` of a held appointment: confirm it before the hold runs out."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = _locked_appointment(appointment)
-        if current.status != AppointmentStatus.HELD:
-            raise ReferralStateError(f"the appointment is {current.status}, not held")
-        if current.hold_expires_at is not None and current.hold_expires_at <= now:
-            _set_status(actor, current, AppointmentStatus.EXPIRED, SlotStatus.FREE, now, request)
-            raise SlotUnavailable(current.slot_id)
-        return _set_status(actor, current, AppointmentStatus.BOOKED, SlotStatus.BOOKED, now, request)
+    held = (AppointmentStatus.HELD,)
+    booked = AppointmentStatus.BOOKED
+    refusal = "the appointment is {status}, not held"
+    return _transition(actor, appointment, held, booked, SlotStatus.BOOKED, now, request, refusal=refusal)
 
 
 def do_cancel(
     actor: Actor, appointment: Appointment, *, now: datetime | None = None, request: HttpRequest | None = None
 ) -> Appointment:
     """Cancel a held or booked appointment; the slot is free again in its pool."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = _locked_appointment(appointment)
-        if current.status not in (AppointmentStatus.HELD, AppointmentStatus.BOOKED):
-            raise ReferralStateError(f"the appointment is {current.status} and cannot be cancelled")
-        return _set_status(actor, current, AppointmentStatus.CANCELLED, SlotStatus.FREE, now, request)
+    taken = (AppointmentStatus.HELD, AppointmentStatus.BOOKED)
+    cancelled = AppointmentStatus.CANCELLED
+    refusal = "the appointment is {status} and cannot be cancelled"
+    return _transition(actor, appointment, taken, cancelled, SlotStatus.FREE, now, request, refusal=refusal)
 
 
 def do_mark_no_show(
     actor: Actor, appointment: Appointment, *, now: datetime | None = None, request: HttpRequest | None = None
 ) -> Appointment:
     """The resident did not come (爽约): the slot stays used, the desk's no-show count grows."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = _locked_appointment(appointment)
-        if current.status != AppointmentStatus.BOOKED:
-            raise ReferralStateError(f"the appointment is {current.status}, not booked")
-        return _set_status(actor, current, AppointmentStatus.NO_SHOW, SlotStatus.BOOKED, now, request)
+    booked = (AppointmentStatus.BOOKED,)
+    no_show = AppointmentStatus.NO_SHOW
+    refusal = "the appointment is {status}, not booked"
+    return _transition(actor, appointment, booked, no_show, SlotStatus.BOOKED, now, request, refusal=refusal)
 
 
 def do_expire_holds(now: datetime) -> int:
@@ -359,7 +376,10 @@ def do_expire_holds(now: datetime) -> int:
         Appointment.objects.filter(pk__in=[pk for pk, _ in stale]).update(
             status=AppointmentStatus.EXPIRED, status_changed_at=now
         )
-        Slot.objects.filter(pk__in=[slot for _, slot in stale]).update(status=SlotStatus.FREE)
+        freed = [slot for _, slot in stale]
+        Slot.objects.filter(pk__in=freed).update(status=SlotStatus.FREE)
+        hospital_ids = sorted(set(Slot.objects.filter(pk__in=freed).values_list("hospital_id", flat=True)))
+        slots_changed.send(sender=Appointment, hospital_ids=hospital_ids)
     return len(stale)
 
 
@@ -521,13 +541,17 @@ def do_create_up_referral(
     draft: UpReferralDraft,
     *,
     follow_up_id: int | None = None,
+    uploads: Sequence[UploadedFile] = (),
     now: datetime | None = None,
     request: HttpRequest | None = None,
 ) -> Referral:
-    """Write an up-referral draft with a snapshot of the health account."""
+    """Write an up-referral draft with a snapshot of the health account and the uploaded files.
+
+    Every file is checked before anything is written; a file that fails names itself in the error."""
     check_up_referral(draft)
+    checked = check_files(uploads)
     now = now or timezone.now()
-    with transaction.atomic():
+    with _stored_files() as stored, transaction.atomic():
         referral = Referral.objects.create(
             direction=Direction.UP,
             resident=resident,
@@ -548,7 +572,133 @@ def do_create_up_referral(
         )
         _event(referral, "", ReferralStatus.DRAFT, actor, now)
         _audit(actor, referral, Action.CREATE, request)
+        _store(actor, referral, checked, now, request, stored)
     return referral
+
+
+# Files sent with a referral ----------------------------------------------------------------------------
+
+# Files are added while the referral is still the referring doctor's or on its way through the hospital.
+ATTACHABLE = (ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACCEPTED, ReferralStatus.BOOKED)
+
+
+def check_file(upload: UploadedFile, field: str = "file") -> files.CheckedFile:
+    """A PDF, JPEG or PNG by its content, within the size limit; its SHA-256 read on the way."""
+    name = files.display_name(upload.name or "")
+    size = upload.size or 0
+    if size == 0:
+        raise ReferralValidationError([(field, f"{name}: the file is empty")])
+    if size > files.max_bytes():
+        raise ReferralValidationError(
+            [(field, f"{name}: larger than {files.max_megabytes()} MB ({size} bytes)")]
+        )
+    upload.seek(0)
+    content_type = files.sniff(upload.read(files.SNIFF_BYTES))
+    if content_type is None:
+        raise ReferralValidationError(
+            [(field, f"{name}: not a PDF, JPEG or PNG file (its content decides, not its name)")]
+        )
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return files.CheckedFile(content_type=content_type, size=size, sha256=digest.hexdigest())
+
+
+def check_files(
+    uploads: Sequence[UploadedFile], field: str = "file", already: int = 0
+) -> list[tuple[UploadedFile, files.CheckedFile]]:
+    """Every upload checked, every problem reported (field, "name: problem")."""
+    errors: list[FieldError] = []
+    checked: list[tuple[UploadedFile, files.CheckedFile]] = []
+    if already + len(uploads) > files.MAX_FILES_PER_REFERRAL:
+        errors.append((field, f"at most {files.MAX_FILES_PER_REFERRAL} files per referral"))
+    for upload in uploads:
+        try:
+            checked.append((upload, check_file(upload, field)))
+        except ReferralValidationError as exc:
+            errors += exc.errors
+    if errors:
+        raise ReferralValidationError(errors)
+    return checked
+
+
+@contextmanager
+def _stored_files() -> Iterator[list[str]]:
+    """Names written to the attachment storage inside the block; if the block fails (its transaction
+    included, so open this outside `transaction.atomic`) they are deleted again, so a failed write
+    leaves neither a row nor bytes behind."""
+    names: list[str] = []
+    try:
+        yield names
+    except BaseException:
+        storage = files.attachment_storage()
+        for name in names:
+            storage.delete(name)
+        raise
+
+
+def _store(
+    actor: Actor,
+    referral: Referral,
+    checked: Sequence[tuple[UploadedFile, files.CheckedFile]],
+    now: datetime,
+    request: HttpRequest | None,
+    stored: list[str],
+) -> list[ReferralFile]:
+    rows: list[ReferralFile] = []
+    for upload, proof in checked:
+        row = ReferralFile(
+            referral=referral,
+            name=files.display_name(upload.name or ""),
+            content_type=proof.content_type,
+            size=proof.size,
+            sha256=proof.sha256,
+            uploaded_by=_user(actor),
+            uploaded_at=now,
+        )
+        row.file.save(row.name, upload, save=False)
+        stored.append(row.file.name)
+        row.save()
+        record(
+            request=request,
+            actor=actor,
+            action=Action.CREATE,
+            resource_type="referral_file",
+            resource_id=row.pk,
+            resident_id=referral.resident_id,
+            detail={
+                "referral": referral.pk,
+                "content_type": row.content_type,
+                "size": row.size,
+                "sha256": row.sha256,
+            },
+        )
+        rows.append(row)
+    return rows
+
+
+def do_attach(
+    actor: Actor,
+    referral: Referral,
+    uploads: Sequence[UploadedFile],
+    *,
+    field: str = "file",
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> list[ReferralFile]:
+    """Add files to an up-referral that is not closed yet; all of them or, on any error, none."""
+    if not uploads:
+        raise ReferralValidationError([(field, "choose a PDF, JPEG or PNG file")])
+    now = now or timezone.now()
+    with _stored_files() as stored, transaction.atomic():
+        referral = _lock(referral)
+        if referral.direction != Direction.UP:
+            raise ReferralStateError("files are sent with up-referrals")
+        _require(referral, *ATTACHABLE)
+        checked = check_files(uploads, field, already=referral.files.count())
+        return _store(actor, referral, checked, now, request, stored)
 
 
 def draft_from_emergency(

@@ -8,16 +8,14 @@ missing one, and audited as denied. Residents appear with masked names in every 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date, timedelta
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jiayi import access
 from jiayi.audit.models import Action, Outcome
 from jiayi.audit.services import record
-from jiayi.referrals import indicators, services
+from jiayi.referrals import downloads, files, indicators, services
 from jiayi.referrals.choices import (
     URGENCY_RANK,
     AppointmentStatus,
@@ -41,33 +39,17 @@ from jiayi.referrals.choices import (
 )
 from jiayi.referrals.models import Appointment, Department, Referral, Slot
 from jiayi.registry.models import Institution
+from jiayi.web.guards import page_guard
 from jiayi.web.templatetags.jiayi_tags import lang_label
 
-View = Callable[..., HttpResponse]
 SLOT_DAYS = 14
 MAX_PICKER_SLOTS = 40
+ATTACHMENTS_FIELD = "attachments"
 DESK_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACCEPTED, ReferralStatus.BOOKED, ReferralStatus.SEEN)
 
 
-def referral_page(view: View) -> View:
-    """Referral pages are for the clinical roles and referral desks; anyone else gets a 404."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not access.can_view_referral_pages(request.user):
-            record(
-                request=request,
-                action=Action.READ,
-                resource_type="referral",
-                resource_id=kwargs.get("pk", ""),
-                outcome=Outcome.DENIED,
-            )
-            raise Http404
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return login_required(wrapper)
+# Referral pages are for the clinical roles and referral desks; anyone else gets a 404.
+referral_page = page_guard(access.can_view_referral_pages, audit_as="referral")
 
 
 def _with_relations(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
@@ -125,7 +107,9 @@ def desk(request: HttpRequest) -> HttpResponse:
     assert account.institution is not None
     hospital: Institution = account.institution
     incoming = list(
-        _with_relations(access.referrals_handled_by_desk(request.user).filter(status__in=DESK_STATUSES))[:300]
+        _with_relations(
+            access.referrals_handled_by_desk(request.user).filter(status__in=DESK_STATUSES)
+        ).prefetch_related("files")[:300]
     )
     incoming.sort(
         key=lambda r: (r.status == ReferralStatus.SEEN, URGENCY_RANK[Urgency(r.urgency)], r.created_at)
@@ -228,7 +212,12 @@ def new(request: HttpRequest, pk: int) -> HttpResponse:
         slot_id = request.POST.get("slot") or None
         try:
             referral = services.do_create_up_referral(
-                request.user, resident, account.staff, draft, request=request
+                request.user,
+                resident,
+                account.staff,
+                draft,
+                uploads=request.FILES.getlist(ATTACHMENTS_FIELD),
+                request=request,
             )
             if "send" in request.POST:
                 referral = services.do_send(
@@ -237,7 +226,7 @@ def new(request: HttpRequest, pk: int) -> HttpResponse:
         except services.SlotUnavailable:
             error = _("The slot is no longer available; the referral was kept as a draft. Pick another slot.")
         except services.ReferralValidationError as exc:
-            error = "; ".join(message for _name, message in exc.errors)
+            error = _validation_message(exc)
         except ValueError:
             error = _("Pick a slot from the list.")
         else:
@@ -246,7 +235,7 @@ def new(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "referrals/new.html",
-        {"resident": resident, "form": form, "error": error},
+        {"resident": resident, "form": form, "error": error, **_upload_context()},
         status=422 if error or form.errors else 200,
     )
 
@@ -276,6 +265,20 @@ def slots(request: HttpRequest) -> HttpResponse:
     return render(request, "referrals/_slots.html", {"slots": found})
 
 
+def _validation_message(exc: services.ReferralValidationError) -> str:
+    """The refusal as the page shows it; a file's problem says it is about the attached files."""
+    label = {"file": _("Attached files")}
+    return "; ".join(f"{label[name]}: {msg}" if name in label else msg for name, msg in exc.errors)
+
+
+def _upload_context() -> dict[str, Any]:
+    return {
+        "attachment_max_mb": files.max_megabytes(),
+        "attachment_max_count": files.MAX_FILES_PER_REFERRAL,
+        "attachment_accept": ",".join([*files.EXTENSIONS, *files.EXTENSIONS.values()]),
+    }
+
+
 def _referral_or_404(request: HttpRequest, pk: int) -> Referral:
     referral = _with_relations(access.referrals_visible_to(request.user)).filter(pk=pk).first()
     if referral is None:
@@ -299,6 +302,8 @@ def _actions(request: HttpRequest, referral: Referral) -> set[str]:
             allowed |= {"send", "cancel"}
         if referral.status == ReferralStatus.SENT:
             allowed.add("cancel")
+        if referral.status in services.ATTACHABLE:
+            allowed.add("attach")
     if access.referrals_handled_by_desk(user).filter(pk=referral.pk).exists():
         allowed |= {
             ReferralStatus.SENT: {"accept", "decline"},
@@ -339,9 +344,12 @@ def _detail_context(request: HttpRequest, referral: Referral, error: str = "") -
         )
     return {
         "referral": referral,
+        "files": list(access.referral_files_visible_to(request.user).filter(referral=referral)),
+        **_upload_context(),
         "events": referral.events.select_related("actor").order_by("at", "id"),
         "returns": referral.returns.order_by("id"),
         "actions": actions,
+        "has_actions": bool(actions - {"attach"}),
         "destinations": Destination.choices,
         "schedule_slots": schedule_slots,
         "today": timezone.localdate(),
@@ -368,7 +376,9 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     post = request.POST
     try:
         target = referral
-        if action == "send":
+        if action == "attach":
+            services.do_attach(user, referral, request.FILES.getlist(ATTACHMENTS_FIELD), request=request)
+        elif action == "send":
             services.do_send(user, referral, request=request)
         elif action == "cancel":
             services.do_cancel_referral(user, referral, request=request)
@@ -394,7 +404,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except services.SlotUnavailable as exc:
         return _refused(request, referral, str(exc))
     except services.ReferralValidationError as exc:
-        return _refused(request, referral, "; ".join(message for _name, message in exc.errors))
+        return _refused(request, referral, _validation_message(exc))
     except services.ReferralStateError as exc:
         return _refused(request, referral, str(exc))
     except ValueError:
@@ -406,3 +416,14 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def _refused(request: HttpRequest, referral: Referral, error: str) -> HttpResponse:
     fresh = _referral_or_404(request, referral.pk)
     return render(request, "referrals/detail.html", _detail_context(request, fresh, error=error), status=422)
+
+
+@referral_page
+@require_GET
+def download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A file sent with a referral, for the receiving desk and the referring team; 404 for anyone
+    else, audited either way."""
+    found = downloads.readable_file(request, pk)
+    if found is None:
+        raise Http404
+    return downloads.as_download(request, found)

@@ -191,7 +191,9 @@ def _search_residents(request: HttpRequest, filters: ResidentFilters) -> Status[
             detail={"query": filters.audit_detail()},
         )
         return Status(403, {"detail": "your role cannot list residents"})
-    residents = _filter_residents(access.residents_visible_to(request.user), filters, timezone.localdate())
+    # A merged-away duplicate (merged_into set) lives on as its survivor: it is no longer listed.
+    listable = access.residents_visible_to(request.user).filter(merged_into__isnull=True)
+    residents = _filter_residents(listable, filters, timezone.localdate())
     count, rows = _page(residents.select_related("committee"), filters)
     record(
         request=request,
@@ -394,6 +396,7 @@ def get_household(request: HttpRequest, household_id: int) -> Any:
         return Status(404, NOT_FOUND)
     members = list(
         access.household_members_visible_to(request.user, household)
+        .filter(merged_into__isnull=True)
         .select_related("committee")
         .order_by("id")
     )

@@ -31,6 +31,7 @@ class InstitutionKind(models.TextChoices):
     COMMUNITY_HEALTH_CENTRE = "community_health_centre", "社区卫生服务中心 Community health centre"
     BRANCH_CENTRE = "branch_centre", "分中心 Branch centre"
     STATION = "station", "服务站 Station"
+    SMART_HEALTH_POST = "smart_health_post", "智慧健康驿站 Smart health post"
     VILLAGE_CLINIC = "village_clinic", "村卫生室 Village clinic"
     DISTRICT_HOSPITAL = "district_hospital", "区级医院 District hospital"
     REGIONAL_MEDICAL_CENTRE = "regional_medical_centre", "区域性医疗中心 Regional medical centre"

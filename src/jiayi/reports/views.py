@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,22 +17,10 @@ from jiayi.audit.services import record
 from jiayi.reports import services, tasks, writers
 from jiayi.reports.kinds import KINDS, ReportKind, due_on
 from jiayi.reports.models import IssuedReport, ReportStatus
+from jiayi.web.guards import page_guard
 
-View = Callable[..., HttpResponse]
-
-
-def report_page(view: View) -> View:
-    """Report pages are for analysts and centre managers; anyone else gets a 404."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not access.can_issue_reports(request.user):
-            record(request=request, action=Action.READ, resource_type="report", outcome=Outcome.DENIED)
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
+# Report pages are for analysts and centre managers; anyone else gets a 404.
+report_page = page_guard(access.can_issue_reports, audit_as="report", audit_id_from=None, no_store=False)
 
 
 def _report_or_404(request: HttpRequest, pk: int) -> IssuedReport:

@@ -8,10 +8,8 @@ signing services and answer with the refreshed signing panel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 from django import forms
@@ -46,44 +44,16 @@ from jiayi.signing.choices import (
 from jiayi.signing.models import ServicePackage, Signing, SigningEvent
 from jiayi.web.context import display_name
 from jiayi.web.filters import AGE_BANDS, query_string
+from jiayi.web.guards import page_guard
 from jiayi.web.templatetags.jiayi_tags import lang_label
 
-View = Callable[..., HttpResponse]
 PAGE_SIZE = 25
 MAX_EXPIRING_DAYS = 366
 
 
-def signing_page(view: View) -> View:
-    """Signing pages are for the clinical roles; anyone else gets the 404 a missing page gets."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not access.can_view_signing_pages(request.user):
-            record(
-                request=request,
-                action=Action.READ,
-                resource_type="signing",
-                resource_id=kwargs.get("pk", ""),
-                outcome=Outcome.DENIED,
-            )
-            raise Http404
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return login_required(wrapper)
-
-
-def manager_page(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not access.can_view_panel_load(request.user):
-            raise Http404
-        response = view(request, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return login_required(wrapper)
+# Signing pages are for the clinical roles; anyone else gets the 404 a missing page gets.
+signing_page = page_guard(access.can_view_signing_pages, audit_as="signing")
+manager_page = page_guard(access.can_view_panel_load)
 
 
 def _is_htmx(request: HttpRequest) -> bool:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -39,6 +40,12 @@ from jiayi.synth.config import SynthConfig, name_data, reference_data
 from jiayi.synth.histories import generate_histories
 from jiayi.synth.signings import generate_signings
 from jiayi.synth.writer import insert_rows, next_id, reset_sequence
+
+# The random stream of the smart health posts, apart from the district's main one.
+SMART_POST_STREAM = 0x5B05
+# Share of centres that open a smart health post in the reference date's year (operational choice:
+# the district's target is one new post per centre a year, and not every centre meets it).
+SMART_POSTS_NEW_SHARE = 0.7
 
 
 class SynthError(Exception):
@@ -315,6 +322,7 @@ def _build_institutions(cfg: SynthConfig, s: _Structure, rng: np.random.Generato
         if si % 3 == 2:
             add(f"FM{sub.code}", f"{_short(sub.name)}科技有限公司", InstitutionKind.FIRM, sub)
     add(f"PK{d.code}", f"{short_district}临空经济园区", InstitutionKind.PARK, s.sub_districts[-1])
+    made.extend(_smart_posts(cfg, s, centres))
     Institution.objects.bulk_create(made)
     s.centres = centres
     for committee, si in zip(s.committees, s.committee_sub, strict=True):
@@ -328,6 +336,40 @@ def _build_institutions(cfg: SynthConfig, s: _Structure, rng: np.random.Generato
         + list(Institution.objects.filter(kind=InstitutionKind.DISTRICT_HOSPITAL, place__parent=d))
     )
     return list(Institution.objects.filter(place__in=[d, *s.sub_districts, *s.committees]).order_by("id"))
+
+
+def _smart_posts(cfg: SynthConfig, s: _Structure, centres: list[Institution]) -> list[Institution]:
+    """Smart health posts (智慧健康驿站), run by each sub-district's centre in one of its committees: one
+    opened in an earlier year, and for most centres one more opened this year up to the reference date,
+    so "new posts this year" differs between centres. They draw from their own random stream: every
+    other generated figure stays as it was without them."""
+    rng = np.random.default_rng([cfg.seed, SMART_POST_STREAM])
+    year_start = date(cfg.as_of.year, 1, 1)
+    elapsed = (cfg.as_of - year_start).days
+    posts: list[Institution] = []
+    for si, (sub, centre) in enumerate(zip(s.sub_districts, centres, strict=True)):
+        committees = [c for c, sub_i in zip(s.committees, s.committee_sub, strict=True) if sub_i == si]
+        opened = [date(cfg.as_of.year - 1 - int(rng.integers(0, 4)), int(rng.integers(1, 13)), 1)]
+        if rng.random() < SMART_POSTS_NEW_SHARE:
+            opened.append(year_start + timedelta(days=int(rng.integers(0, elapsed + 1))))
+        for j, day in enumerate(opened):
+            committee = committees[(j * len(committees)) // len(opened)] if committees else sub
+            lon, lat = (committee.centroid_lon or 0.0), (committee.centroid_lat or 0.0)
+            jitter = rng.normal(0, 0.001, 2)
+            posts.append(
+                Institution(
+                    code=f"SP{committee.code}{j}",
+                    name=f"{committee.name.removesuffix('居委会').removesuffix('村委会')}智慧健康驿站",
+                    kind=InstitutionKind.SMART_HEALTH_POST,
+                    place=committee,
+                    parent=centre,
+                    address=f"{committee.name}{int(rng.integers(1, 999))}号",
+                    lat=round(lat + float(jitter[1]), 6),
+                    lon=round(lon + float(jitter[0]), 6),
+                    opened_on=day,
+                )
+            )
+    return posts
 
 
 def _build_staff(
@@ -691,12 +733,14 @@ def _generate_services(cfg: SynthConfig, summary: SynthSummary, timer: _Timer, r
     from jiayi.care.synth import generate_care
     from jiayi.points.synth import generate_points_and_education
     from jiayi.referrals.synth import generate_referrals
+    from jiayi.synth.mental import generate_mental_health
 
     # Care before points: completed assessments earn points.
     for name, generate in (
         ("care", generate_care),
         ("referrals", generate_referrals),
         ("points and education", generate_points_and_education),
+        ("mental health", generate_mental_health),
     ):
         with timer(name):
             reporter.stage(name, 1)

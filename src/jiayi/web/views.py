@@ -159,6 +159,8 @@ def resident_rows(residents: Iterable[Resident], on: date) -> list[ResidentRow]:
 def _listable_residents(user: Any) -> QuerySet[Resident]:
     return (
         access.residents_visible_to(user)
+        # A resident merged into another is listed once, under the survivor.
+        .filter(merged_into__isnull=True)
         .select_related("committee", "household")
         .prefetch_related("key_population_declarations")
     )
@@ -258,6 +260,7 @@ def resident_context(request: HttpRequest, resident: Resident, on: date) -> dict
     if resident.household is not None:
         shown = (
             access.household_members_visible_to(request.user, resident.household)
+            .filter(merged_into__isnull=True)
             .select_related("committee")
             .prefetch_related("key_population_declarations")
             .order_by("id")
@@ -271,8 +274,15 @@ def resident_context(request: HttpRequest, resident: Resident, on: date) -> dict
     declarations = sorted(
         resident.key_population_declarations.all(), key=lambda declaration: declaration.valid_from
     )
+    merged_into_id = resident.merged_into_id
+    merged_into_visible = (
+        merged_into_id is not None
+        and access.residents_visible_to(request.user).filter(pk=merged_into_id).exists()
+    )
     return {
         "resident": resident,
+        "merged_into_id": merged_into_id,
+        "merged_into_visible": merged_into_visible,
         "age": resident.age_on(on),
         "derived_key_populations": [
             kp for kp in KeyPopulation if kp in derived_key_populations(resident.birth_date, on)

@@ -55,8 +55,10 @@
   function drawTrend(data) {
     var line = targetLine(data.unit, data.target);
     if (line) line.data = [{ yAxis: data.target * scale(data.unit) }];
+    var pending = data.points.some(function (p) { return p.pending; });
     trend.setOption({
-      grid: { left: 8, right: 20, top: 20, bottom: 20, containLabel: true },
+      title: { show: pending, text: attr("label-pending"), left: "center", top: 0, textStyle: { fontSize: 12, fontWeight: "normal", color: "#7a6200" } },
+      grid: { left: 8, right: 20, top: pending ? 28 : 20, bottom: 20, containLabel: true },
       tooltip: { trigger: "axis" },
       xAxis: { type: "category", data: data.points.map(function (p) { return p.date.slice(5); }) },
       yAxis: { type: "value" },

@@ -1,5 +1,8 @@
 """`jiayi export-fhir`: write health accounts as FHIR R4 JSON.
 
+`--district --out DIR` writes the whole district (places, institutions, staff, teams, packages,
+households, residents, their accounts and signings) as numbered transaction bundles that
+`jiayi import-fhir DIR` reads back into an empty database (docs/fhir.md "District").
 `--resident ID` writes one account (to standard output, or to `--out FILE`); `--all --out DIR` writes
 every resident's account to DIR/<id>.json. By default an account is the `Patient/$everything` searchset
 bundle the API returns (citizen ID and phone left out). With `--transaction` it is the transaction
@@ -18,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jiayi.audit.models import Action
 from jiayi.audit.services import record
-from jiayi.records import fhir_out
+from jiayi.records import fhir_district, fhir_out
 from jiayi.registry.management.progress import RichProgress
 from jiayi.registry.models import Resident
 
@@ -34,6 +37,11 @@ class Command(BaseCommand):
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--resident", type=int, help="the resident's id")
         which.add_argument("--all", action="store_true", help="every resident (needs --out DIR)")
+        which.add_argument(
+            "--district",
+            action="store_true",
+            help="the whole district: registry, accounts, signings (needs --out DIR)",
+        )
         parser.add_argument("--out", default="", help="output file (--resident) or folder (--all)")
         parser.add_argument(
             "--transaction",
@@ -43,6 +51,19 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["district"]:
+            if not options["out"]:
+                raise CommandError("--district writes into a folder: give --out DIR")
+            done = fhir_district.export_district_command(
+                Path(options["out"]), progress=not options["no_progress"]
+            )
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Exported {done['resources']:,} resources in {done['files']:,} bundles to "
+                    f"{options['out']} ({done['seconds']:.1f} s, {done['per_second'] or 0:,} resources/s)."
+                )
+            )
+            return
         residents = Resident.objects.select_related("committee", "residential_point").order_by("pk")
         as_transactions = options["transaction"]
         if options["resident"] is not None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jiayi.records.fhir_district import export_district_command
 from jiayi.registry.management.progress import RichProgress
 from jiayi.synth import SynthConfig, SynthError, generate_district
 
@@ -42,6 +44,12 @@ class Command(BaseCommand):
             help="generate no assessments, follow-ups, contacts, referrals, points or education",
         )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+        parser.add_argument(
+            "--fhir-out",
+            default="",
+            metavar="DIR",
+            help="then write the whole district as FHIR R4 bundles into DIR (for jiayi import-fhir)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -73,6 +81,9 @@ class Command(BaseCommand):
                 )
         except SynthError as error:
             raise CommandError(str(error)) from error
+        fhir: dict[str, Any] = {}
+        if options["fhir_out"]:
+            fhir = export_district_command(Path(options["fhir_out"]), progress=not options["no_progress"])
         data = {
             "residents": summary.residents,
             "households": summary.households,
@@ -85,6 +96,7 @@ class Command(BaseCommand):
             "registered_gps": summary.registered_gps,
             "services": summary.services,
             "seconds": summary.seconds,
+            **({"fhir": fhir} if fhir else {}),
         }
         if options["json"]:
             self.stdout.write(json.dumps(data, ensure_ascii=False))
@@ -97,3 +109,10 @@ class Command(BaseCommand):
                     f"{summary.staff} staff in {summary.teams} teams ({seconds:.1f} s)."
                 )
             )
+            if fhir:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Wrote {fhir['resources']:,} FHIR resources in {fhir['files']:,} bundles to "
+                        f"{options['fhir_out']} ({fhir['seconds']:.1f} s)."
+                    )
+                )
