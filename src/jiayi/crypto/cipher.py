@@ -35,14 +35,18 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def encrypt_with(key: FieldKey, value: str, purpose: str, *, deterministic: bool = True) -> str:
+def encrypt_with(
+    key: FieldKey, value: str, purpose: str, *, deterministic: bool = True, nonce: bytes | None = None
+) -> str:
+    """`nonce` (randomised fields only) replaces the random one: the district generator derives it from
+    the row, so the same seed gives the same bytes; it must differ between rows."""
     if value == "":
         return ""
     data = value.encode("utf-8")
     if deterministic:
         sealed = key.cipher.encrypt(data, [purpose.encode("ascii")])
     else:
-        nonce = secrets.token_bytes(NONCE_BYTES)
+        nonce = nonce if nonce is not None else secrets.token_bytes(NONCE_BYTES)
         sealed = nonce + key.cipher.encrypt(data, [purpose.encode("ascii"), nonce])
     return f"v{key.version}:{_b64(sealed)}"
 

@@ -8,6 +8,7 @@ would have done.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any
@@ -33,14 +34,32 @@ def _encrypter(model: type[Model], columns: Sequence[str]) -> Callable[[list[Row
         return None
     key = keys.keyring().current
     encrypt = cipher.encrypt_with
+    table = model._meta.db_table
+    pk_index = columns.index("id") if "id" in columns else None
+
+    def row_nonce(pk: Any, column: str) -> bytes | None:
+        # Randomised fields get a nonce derived from the row, not from the clock: the same seed gives the
+        # same bytes, and no two rows share one (so equal texts still look different).
+        if pk is None:
+            return None
+        return hashlib.sha256(f"{table}:{pk}:{column}".encode()).digest()[: cipher.NONCE_BYTES]
 
     def apply(chunk: list[Row]) -> list[Row]:
         values = [list(column) for column in zip(*chunk, strict=True)]
+        pks = values[pk_index] if pk_index is not None else [None] * len(chunk)
         for index, field in targets:
-            purpose, deterministic = field.associated_data, field.deterministic
+            purpose, deterministic, column = field.associated_data, field.deterministic, field.column
             values[index] = [
-                None if v is None else encrypt(key, str(v), purpose, deterministic=deterministic)
-                for v in values[index]
+                None
+                if v is None
+                else encrypt(
+                    key,
+                    str(v),
+                    purpose,
+                    deterministic=deterministic,
+                    nonce=None if deterministic else row_nonce(pk, column),
+                )
+                for v, pk in zip(values[index], pks, strict=True)
             ]
         return list(zip(*values, strict=True))
 
