@@ -7,17 +7,28 @@ them; `ensure_district()` regenerates the district when a later test finds it go
 
 from __future__ import annotations
 
+import base64
+import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 
 from jiayi import access
 from jiayi.registry.demo import DEMO_PASSWORD, create_demo_accounts
 from jiayi.registry.models import Resident
 from jiayi.synth import SynthConfig, generate_district
+
+# A fixed field-encryption key, so every run (and every subprocess a test starts) reads the same
+# ciphertext; Django's settings are loaded before this module, hence both assignments.
+TEST_FIELD_KEY = "1:" + base64.b64encode(bytes(range(64))).decode("ascii")
+os.environ["JIAYI_FIELD_KEY"] = TEST_FIELD_KEY
+os.environ.pop("JIAYI_FIELD_OLD_KEYS", None)
+settings.JIAYI_FIELD_KEY = TEST_FIELD_KEY
+settings.JIAYI_FIELD_OLD_KEYS = ""
 
 TEST_DISTRICT = SynthConfig(residents=600, seed=1, as_of=date(2026, 1, 1))
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_rq",
     "django_tasks_rq",
     "jiayi.audit",
+    "jiayi.crypto",
     "jiayi.registry",
     "jiayi.records",
     "jiayi.signing",
@@ -181,6 +182,13 @@ AUTHENTICATION_BACKENDS = ["jiayi.web.auth.LockoutBackend"]
 # a key that never enters the database.
 JIAYI_AUDIT_RETENTION_DAYS = env_int("JIAYI_AUDIT_RETENTION_DAYS", 185)
 JIAYI_AUDIT_ANCHOR_KEY = env("JIAYI_AUDIT_ANCHOR_KEY")
+# Field-level encryption of ID numbers, phones and diagnosis text (jiayi/crypto): base64 of 64 random
+# bytes, optionally "version:" first; held apart from SECRET_KEY and from the database. Old keys decrypt
+# while `jiayi crypto rotate` runs. Without JIAYI_FIELD_KEY the key file is read (`jiayi demo` creates one
+# for a laptop district); with neither, reading or writing those fields fails with ImproperlyConfigured.
+JIAYI_FIELD_KEY = env("JIAYI_FIELD_KEY")
+JIAYI_FIELD_OLD_KEYS = env("JIAYI_FIELD_OLD_KEYS")
+JIAYI_FIELD_KEY_FILE = env("JIAYI_FIELD_KEY_FILE", str(DATA_DIR / "field.key"))
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

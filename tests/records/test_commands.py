@@ -22,9 +22,14 @@ from .helpers import bundle, condition, encounter, medication_request, medicatio
 pytestmark = pytest.mark.django_db
 
 
+# An export of personal data states why.
+REASON = ("--reason", "quality_review", "--reason-detail", "record transfer check")
+
+
 def _run(*args: str) -> str:
     out = StringIO()
-    call_command(*args, "--no-progress", stdout=out)
+    stated = REASON if args[0] == "export-fhir" else ()
+    call_command(*args, *stated, "--no-progress", stdout=out)
     return out.getvalue()
 
 
@@ -100,7 +105,7 @@ def test_it_exports_one_account_as_a_valid_everything_bundle(tmp_path, personas,
         action="export", resource_type="health_account", resident_id=resident_in_scope.pk
     ).exists()
     with pytest.raises(CommandError, match="no resident with id"):
-        call_command("export-fhir", "--resident", "999999999", "--no-progress")
+        call_command("export-fhir", "--resident", "999999999", *REASON, "--no-progress")
 
 
 def test_it_exports_every_account_into_a_folder(tmp_path):
@@ -112,7 +117,7 @@ def test_it_exports_every_account_into_a_folder(tmp_path):
     assert len(files) == count
     Bundle.model_validate(json.loads(files[0].read_text(encoding="utf-8")))
     with pytest.raises(CommandError, match="give --out DIR"):
-        call_command("export-fhir", "--all", "--no-progress")
+        call_command("export-fhir", "--all", *REASON, "--no-progress")
 
 
 def _account(resident: Resident) -> dict[str, list[tuple[object, ...]]]:

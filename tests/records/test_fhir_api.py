@@ -32,8 +32,10 @@ def post(client: Client, payload: Any) -> Any:
     return client.post(URL, body, content_type="application/fhir+json")
 
 
-def everything_url(resident_id: int) -> str:
-    return f"/api/fhir/Patient/{resident_id}/$everything"
+def everything_url(resident_id: int, *, reason: bool = True) -> str:
+    """Staff state why they export (a resident downloading their own account need not)."""
+    stated = "?reason=care&reason_detail=follow-up+visit+preparation" if reason else ""
+    return f"/api/fhir/Patient/{resident_id}/$everything{stated}"
 
 
 def test_it_answers_200_with_per_entry_results_for_a_batch(personas, resident_in_scope):
@@ -139,7 +141,7 @@ def test_it_answers_404_like_a_missing_resident(personas):
 
 def test_it_lets_a_resident_export_their_own_account(personas):
     own = personas.resident.account.resident_id
-    assert client_for(personas.resident).get(everything_url(own)).status_code == 200
+    assert client_for(personas.resident).get(everything_url(own, reason=False)).status_code == 200
 
 
 def test_it_refuses_anonymous_exports(resident_in_scope):

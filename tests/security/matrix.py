@@ -100,6 +100,8 @@ class Route:
     public: bool = False
     fixed: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    # Query parameters every request carries (e.g. the stated reason of a personal-data export).
+    query: dict[str, str] = field(default_factory=dict)
 
 
 def _resident(scope: Scope) -> Param:
@@ -287,7 +289,8 @@ API: dict[str, Route] = {
     ),
     "POST /api/fhir/": Route(methods=("POST",)),
     "GET /api/fhir/Patient/{resident_id}/$everything": Route(
-        {"resident_id": _resident(access.health_accounts_visible_to)}
+        {"resident_id": _resident(access.health_accounts_visible_to)},
+        query={"reason": "quality_review", "reason_detail": "access matrix check"},
     ),
     "POST /api/surveillance/counts": Route(methods=("POST",)),
     "POST /api/surveillance/cases": Route(methods=("POST",)),

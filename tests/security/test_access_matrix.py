@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.db.models import Model
@@ -51,7 +52,8 @@ def _url(pattern: str, route: Route, values: dict[str, int]) -> str:
         return str(values[name]) if name in values else route.fixed[name]
 
     path = _PARAM.sub(substitute, pattern)
-    return path if path.startswith("/") else "/" + path
+    path = path if path.startswith("/") else "/" + path
+    return f"{path}?{urlencode(route.query)}" if route.query else path
 
 
 def _objects(param: Param, user: Any) -> tuple[int | None, list[int]]:

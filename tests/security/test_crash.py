@@ -80,7 +80,9 @@ def state() -> dict[str, Any]:
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="jiayi.settings", PYTHONPATH=str(ROOT))
+    # The checkout's own source first, so the child runs the code under test (not an installed copy).
+    pythonpath = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="jiayi.settings", PYTHONPATH=pythonpath)
     if connection.vendor == "sqlite":
         env.pop("DATABASE_URL", None)
         env["JIAYI_SQLITE_PATH"] = str(tmp_path / "crash.sqlite3")

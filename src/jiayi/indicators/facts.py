@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from jiayi.care import rules as care_rules
@@ -169,13 +169,12 @@ def _code_in(code: str, prefixes: Sequence[str]) -> bool:
 
 
 def _record_complete(row: Mapping[str, Any]) -> bool:
-    has_identifier = bool(row["citizen_id"]) or bool(row["alt_id_number"])
     return bool(
         row["name"]
         and row["sex"] != Sex.UNKNOWN
         and row["birth_date"]
-        and has_identifier
-        and row["phone"]
+        and row["has_identifier"]
+        and row["has_phone"]
         and row["committee_id"]
         and row["residential_point_id"]
     )
@@ -202,18 +201,26 @@ def compute_resident_rows(period: FactPeriod, scope: ResidentScope, geo: Geograp
     year_ago = as_of - timedelta(days=365)
     end_moment = _start_of(as_of + timedelta(days=1))
     # A resident merged into another is the same person counted under the survivor's row.
+    # Whether an identifier and a phone are present is asked of the database: the values are encrypted
+    # at rest, and decrypting a district's worth of them only to test for emptiness would cost seconds.
     residents = list(
-        Resident.objects.filter(**scope.of("pk"), merged_into__isnull=True).values(
+        Resident.objects.filter(**scope.of("pk"), merged_into__isnull=True)
+        .annotate(
+            has_identifier=ExpressionWrapper(
+                Q(citizen_id__isnull=False) | ~Q(alt_id_number=""), output_field=BooleanField()
+            ),
+            has_phone=ExpressionWrapper(~Q(phone=""), output_field=BooleanField()),
+        )
+        .values(
             "id",
             "birth_date",
             "sex",
             "is_resident",
             "date_of_death",
             "health_record_number",
-            "citizen_id",
-            "alt_id_number",
+            "has_identifier",
             "name",
-            "phone",
+            "has_phone",
             "committee_id",
             "residential_point_id",
         )

@@ -3,7 +3,8 @@
 `POST /api/fhir/` takes a batch or transaction Bundle. A batch answers 200 with each entry's outcome; a
 transaction answers 200 when every entry was stored and 422, naming the failing entries, when none was.
 `GET /api/fhir/Patient/{id}/$everything` exports the account of a resident you may see; any other
-resident answers 404, like one that does not exist. Both are audited.
+resident answers 404, like one that does not exist. Staff state why (`reason`, `reason_detail`; a
+resident reading their own account does not). Both are audited.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from jiayi import access
+from jiayi.audit import export_reasons
 from jiayi.audit.models import Action, Outcome
 from jiayi.audit.services import record
 from jiayi.records import fhir_in, fhir_out, services
 from jiayi.registry import tokens
 from jiayi.registry.models import Resident
-from jiayi.registry.schemas import Message
+from jiayi.registry.schemas import FieldErrors, Message
 
 FHIR = "fhir"
 OPENAPI_TAGS: list[dict[str, str]] = [
@@ -131,9 +133,18 @@ def import_bundle(request: HttpRequest) -> Any:
     return result
 
 
-@router.get("/Patient/{resident_id}/$everything", response={200: dict[str, Any], 404: Message, 401: Message})
-def patient_everything(request: HttpRequest, resident_id: int) -> Any:
-    """A resident's whole health account as a FHIR R4 searchset Bundle (citizen ID and phone left out)."""
+@router.get(
+    "/Patient/{resident_id}/$everything",
+    response={200: dict[str, Any], 404: Message, 401: Message, 422: FieldErrors},
+)
+def patient_everything(
+    request: HttpRequest, resident_id: int, reason: str | None = None, reason_detail: str | None = None
+) -> Any:
+    """A resident's whole health account as a FHIR R4 searchset Bundle (citizen ID and phone left out).
+
+    Staff give `reason` (one of care, referral, quality_review, resident_request, legal_duty, other) and
+    `reason_detail` (their own words, 8–160 characters, no personal data); both go into the audit entry.
+    Without them the answer is 422 naming the field. A resident reading their own account gives neither."""
     resident = (
         access.residents_visible_to(request.user)
         .select_related("committee", "residential_point")
@@ -152,6 +163,21 @@ def patient_everything(request: HttpRequest, resident_id: int) -> Any:
             detail={"format": "fhir"},
         )
         return Status(404, {"detail": "Not Found"})
+    stated = None
+    if export_reasons.needs_reason(request.user):
+        try:
+            stated = export_reasons.require_reason(reason, reason_detail)
+        except export_reasons.ReasonError as error:
+            record(
+                request=request,
+                action=Action.EXPORT,
+                resource_type="health_account",
+                resource_id=resident.pk,
+                resident_id=resident.pk,
+                outcome=Outcome.INVALID,
+                detail={"format": "fhir", "refused": f"no usable {error.field}"},
+            )
+            return Status(422, {"detail": [{"field": error.field, "message": error.message}]})
     bundle = fhir_out.patient_everything(resident)
     record(
         request=request,
@@ -159,6 +185,7 @@ def patient_everything(request: HttpRequest, resident_id: int) -> Any:
         resource_type="health_account",
         resource_id=resident.pk,
         resident_id=resident.pk,
-        detail={"format": "fhir", "entries": len(bundle["entry"])},
+        purpose=stated.purpose if stated else "own data download",
+        detail={"format": "fhir", "entries": len(bundle["entry"]), **(stated.audit_detail() if stated else {})},  # noqa: E501
     )
     return bundle

@@ -1032,8 +1032,11 @@ def _export_accounts(out: _Writer, codes: _Codes, reporter: Progress) -> None:
         out.write("QuestionnaireResponse", (elderly_exam_response(e, codes) for e in _rows(rows)), source)
 
 
-def export_district_command(folder: Path, *, progress: bool = True) -> dict[str, Any]:
-    """`export_district` for the commands: with progress bars, timed, and audited (one entry)."""
+def export_district_command(
+    folder: Path, *, progress: bool = True, purpose: str = "", reason: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`export_district` for the commands: with progress bars, timed, and audited (one entry, with the
+    operator's stated reason when the export holds real residents' data)."""
     from jiayi.audit.models import Action
     from jiayi.audit.services import record
     from jiayi.registry.management.progress import RichProgress
@@ -1048,7 +1051,13 @@ def export_district_command(folder: Path, *, progress: bool = True) -> dict[str,
     record(
         action=Action.EXPORT,
         resource_type="district",
-        detail={"format": "fhir district", "via": "command", "resources": summary.resources},
+        purpose=purpose,
+        detail={
+            "format": "fhir district",
+            "via": "command",
+            "resources": summary.resources,
+            **(reason or {}),
+        },
     )
     return {
         "resources": summary.total,

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from jiayi.crypto.fields import EncryptedCharField
 from jiayi.records import lib
 from jiayi.records.choices import (
     ClinicalStatus,
@@ -73,8 +74,11 @@ class Encounter(ClinicalEntry):
 class Condition(ClinicalEntry):
     """A diagnosis (诊断) coded in ICD-10, optionally made at an encounter."""
 
+    # The code stays plain: indicators select diagnoses by code prefix in SQL. The text, which may say
+    # more than the code, is encrypted at rest with a random nonce (nobody looks it up by value); see
+    # docs/adr/004-field-encryption.md.
     code = models.CharField(max_length=16, help_text="ICD-10, e.g. I10 or E11.9")
-    display = models.CharField(max_length=200, blank=True)
+    display = EncryptedCharField(max_length=200, blank=True, purpose="diagnosis_text", deterministic=False)
     clinical_status = models.CharField(
         max_length=16, choices=ClinicalStatus.choices, default=ClinicalStatus.ACTIVE
     )

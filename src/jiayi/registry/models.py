@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from jiayi.crypto.fields import EncryptedCharField
 from jiayi.registry import identity
 from jiayi.registry.choices import (
     AlternativeIdType,
@@ -135,7 +136,8 @@ class Staff(models.Model):
     is_registered_gp = models.BooleanField(
         default=False, help_text="Registered as a general practitioner (counts toward GPs per 10,000)."
     )
-    phone = models.CharField(max_length=20, blank=True)
+    # Encrypted at rest (E4), as are the resident's identifiers and phone below.
+    phone = EncryptedCharField(max_length=20, blank=True, purpose="phone")
     active = models.BooleanField(default=True)
     bio = models.TextField(blank=True)
 
@@ -204,16 +206,18 @@ class Resident(models.Model):
     identifier. The citizen ID's birth date and sex must agree with the record's.
     """
 
-    citizen_id = models.CharField(max_length=18, unique=True, null=True, blank=True)
+    # ID numbers and the phone are encrypted at rest (E4) with deterministic AES-SIV: equality lookups and
+    # the unique constraints work on the ciphertext; prefix or substring searches on them do not exist.
+    citizen_id = EncryptedCharField(max_length=18, unique=True, null=True, blank=True, purpose="citizen_id")
     alt_id_type = models.CharField(max_length=24, choices=AlternativeIdType.choices, blank=True)
-    alt_id_number = models.CharField(max_length=32, blank=True)
+    alt_id_number = EncryptedCharField(max_length=32, blank=True, purpose="alt_id_number")
     health_record_number = models.CharField(
         max_length=17, unique=True, null=True, blank=True, help_text="健康档案编号 (17 digits)"
     )
     name = models.CharField(max_length=64)
     sex = models.CharField(max_length=8, choices=Sex.choices)
     birth_date = models.DateField()
-    phone = models.CharField(max_length=20, blank=True)
+    phone = EncryptedCharField(max_length=20, blank=True, purpose="phone")
     committee = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="residents", null=True)
     residential_point = models.ForeignKey(
         ResidentialPoint, on_delete=models.PROTECT, related_name="residents", null=True, blank=True

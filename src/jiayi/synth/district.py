@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 from django.db import connection, transaction
 
+from jiayi.crypto.keys import ensure_local_key
 from jiayi.registry.choices import (
     InstitutionKind,
     PlaceKind,
@@ -689,6 +690,8 @@ def generate_district(
             f"the database already holds a district ({cfg.district_code}) or residents; "
             "generate into an empty, freshly migrated database"
         )
+    # A generated district is never real data: without a configured key it gets a local one (var/).
+    ensure_local_key()
     rng = np.random.default_rng(cfg.seed)
     summary = SynthSummary()
     timer = _Timer(summary.seconds)

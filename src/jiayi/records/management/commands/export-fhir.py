@@ -8,7 +8,8 @@ every resident's account to DIR/<id>.json. By default an account is the `Patient
 bundle the API returns (citizen ID and phone left out). With `--transaction` it is the transaction
 bundles jiayi's own `import-fhir` reads back, identifiers included, to move accounts between databases:
 DIR/<id>-<n>.json, one per source system (with `--resident` too, so `--out` is then a folder).
-Each run leaves one audit entry.
+Each run states why (`--reason` from a short list and `--reason-detail` in the operator's words, as a
+staff export through the API does) and leaves one audit entry carrying it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jiayi.audit import export_reasons
 from jiayi.audit.models import Action
 from jiayi.audit.services import record
 from jiayi.records import fhir_district, fhir_out
@@ -49,13 +51,32 @@ class Command(BaseCommand):
             help="write importable transaction bundles with identifiers, one per source system",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--reason",
+            default="",
+            help=f"why personal data is exported (required): {export_reasons.choices_text()}",
+        )
+        parser.add_argument(
+            "--reason-detail",
+            default="",
+            help=f"the reason in your own words (required, {export_reasons.DETAIL_MIN}–"
+            f"{export_reasons.DETAIL_MAX} characters, no personal data)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self.stated = export_reasons.require_reason(options["reason"], options["reason_detail"])
+        except export_reasons.ReasonError as error:
+            flag = "--reason" if error.field == "reason" else "--reason-detail"
+            raise CommandError(f"{flag}: {error.message}") from None
         if options["district"]:
             if not options["out"]:
                 raise CommandError("--district writes into a folder: give --out DIR")
             done = fhir_district.export_district_command(
-                Path(options["out"]), progress=not options["no_progress"]
+                Path(options["out"]),
+                progress=not options["no_progress"],
+                purpose=self.stated.purpose,
+                reason=self.stated.audit_detail(),
             )
             self.stdout.write(
                 self.style.SUCCESS(
@@ -116,16 +137,17 @@ class Command(BaseCommand):
             return fhir_out.account_transactions(resident)
         return [fhir_out.patient_everything(resident)]
 
-    @staticmethod
-    def _audit(count: int, ids: list[int], as_transactions: bool) -> None:
+    def _audit(self, count: int, ids: list[int], as_transactions: bool) -> None:
         record(
             action=Action.EXPORT,
             resource_type="health_account",
             resource_id=ids[0] if len(ids) == 1 else "",
             resident_id=ids[0] if len(ids) == 1 else None,
+            purpose=self.stated.purpose,
             detail={
                 "format": "fhir transaction" if as_transactions else "fhir",
                 "via": "command",
                 "residents": count,
+                **self.stated.audit_detail(),
             },
         )

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from jiayi.crypto.keys import ensure_local_key
 from jiayi.registry.demo import DEMO_PASSWORD, create_demo_accounts
 from jiayi.registry.management.progress import RichProgress
 from jiayi.registry.models import Resident
@@ -29,6 +30,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="prepare the demo but do not serve")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # ID numbers, phones and diagnoses are encrypted at rest; a laptop demo keeps its key in var/.
+        created = ensure_local_key()
+        if created is not None:
+            self.stdout.write(f"Created the field-encryption key {created}; keep it with the database.")
         call_command("migrate", interactive=False, verbosity=0)
         if Resident.objects.exists():
             self.stdout.write("A district is already in the database; keeping it.")
