@@ -186,6 +186,10 @@ def patient_everything(
         resource_id=resident.pk,
         resident_id=resident.pk,
         purpose=stated.purpose if stated else "own data download",
-        detail={"format": "fhir", "entries": len(bundle["entry"]), **(stated.audit_detail() if stated else {})},  # noqa: E501
+        detail={
+            "format": "fhir",
+            "entries": len(bundle["entry"]),
+            **(stated.audit_detail() if stated else {}),
+        },
     )
     return bundle

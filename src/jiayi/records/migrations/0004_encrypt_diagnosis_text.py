@@ -15,16 +15,17 @@ def encrypt_values(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0003_accountauthorisation'),
+        ("records", "0003_accountauthorisation"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='condition',
-            name='display',
-            field=jiayi.crypto.fields.EncryptedCharField(blank=True, deterministic=False, max_length=200, purpose='diagnosis_text'),
+            model_name="condition",
+            name="display",
+            field=jiayi.crypto.fields.EncryptedCharField(
+                blank=True, deterministic=False, max_length=200, purpose="diagnosis_text"
+            ),
         ),
         # Irreversible: the narrower plain column could not hold the ciphertext.
         migrations.RunPython(encrypt_values, elidable=False),
