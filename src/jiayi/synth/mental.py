@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from jiayi.care.choices import EnrolmentEndReason, EnrolmentStatus, Programme
@@ -25,6 +25,7 @@ from jiayi.records.models import Condition
 from jiayi.registry.choices import PlaceLevel
 from jiayi.registry.models import Place, Resident
 from jiayi.synth.config import SynthConfig
+from jiayi.synth.writer import insert_rows, next_id, reset_sequence
 
 MENTAL_STREAM = 0x3E27
 SOURCE_SYSTEM = "synth-mental"
@@ -39,6 +40,22 @@ DIAGNOSES: tuple[tuple[str, str, float], ...] = (
     ("F22.0", "偏执性精神障碍", 0.10),
     ("F25.9", "分裂情感性障碍", 0.08),
     ("F29", "未特指的非器质性精神病", 0.07),
+)
+
+
+CONDITION_COLUMNS = (
+    "id",
+    "resident_id",
+    "institution_id",
+    "source_system",
+    "source_id",
+    "received_at",
+    "code",
+    "display",
+    "clinical_status",
+    "onset_date",
+    "recorded_date",
+    "encounter_id",
 )
 
 
@@ -79,12 +96,14 @@ def generate_mental_health(config: SynthConfig, *, as_of: date, seed: int) -> di
     lag_days = rng.integers(30, 365, len(chosen))
     received = timezone.make_aware(datetime.combine(as_of, time(6, 0)))
     conditions: list[Condition] = []
+    first_id = next_id(Condition)
     for at, (index, kind) in enumerate(zip(chosen.tolist(), kinds.tolist(), strict=True)):
         resident_id, centre_id = candidates[index]
         code, display, _share = DIAGNOSES[kind]
         onset = as_of - timedelta(days=int(years_ill[at] * 365))
         conditions.append(
             Condition(
+                id=first_id + at,
                 resident_id=resident_id,
                 institution_id=centre_id,
                 source_system=SOURCE_SYSTEM,
@@ -97,7 +116,31 @@ def generate_mental_health(config: SynthConfig, *, as_of: date, seed: int) -> di
                 recorded_date=onset,
             )
         )
-    Condition.objects.bulk_create(conditions, batch_size=2000)
+    # Through the generator's writer, like the other histories: it gives the encrypted diagnosis text a
+    # nonce derived from the row, so the same seed writes the same bytes.
+    ops = connection.ops
+    insert_rows(
+        Condition,
+        CONDITION_COLUMNS,
+        (
+            (
+                c.pk,
+                c.resident_id,
+                c.institution_id,
+                c.source_system,
+                c.source_id,
+                ops.adapt_datetimefield_value(c.received_at),
+                c.code,
+                c.display,
+                c.clinical_status,
+                ops.adapt_datefield_value(c.onset_date),
+                ops.adapt_datefield_value(c.recorded_date),
+                None,
+            )
+            for c in conditions
+        ),
+    )
+    reset_sequence(Condition)
     enrolments: list[ProgrammeEnrolment] = []
     for at, condition in enumerate(conditions):
         if not enrolled[at]:
